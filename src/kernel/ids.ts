@@ -1,0 +1,53 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+
+/** The only source of randomness and identifiers. Tests may pass a deterministic one. */
+export interface Ids {
+  uuid(): string
+  /** `n` random bytes. */
+  bytes(n: number): Buffer
+}
+
+export const systemIds: Ids = {
+  uuid: () => randomUUID(),
+  bytes: (n) => randomBytes(n),
+}
+
+/** A deterministic generator for tests: uuids count up, bytes come from a hash chain. */
+export function sequentialIds(seed = 'azid'): Ids {
+  let n = 0
+  let state = createHash('sha256').update(seed).digest()
+  return {
+    uuid() {
+      n += 1
+      const hex = n.toString(16).padStart(12, '0')
+      return `00000000-0000-4000-8000-${hex}`
+    },
+    bytes(len) {
+      const out = Buffer.alloc(len)
+      let off = 0
+      while (off < len) {
+        state = createHash('sha256').update(state).digest()
+        off += state.copy(out, off)
+      }
+      return out
+    },
+  }
+}
+
+export const base64url = (b: Buffer | Uint8Array): string => Buffer.from(b).toString('base64url')
+
+/** A random opaque string of `bytes` bytes of entropy, base64url. */
+export const opaqueToken = (ids: Ids, bytes = 32): string => base64url(ids.bytes(bytes))
+
+const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+export const isGuid = (s: string): boolean => GUID_RE.test(s)
+
+/** A GUID derived from a name: stable across runs (version 5 layout over SHA-1). */
+export function nameGuid(namespace: string, name: string): string {
+  const h = createHash('sha1').update(`${namespace}\u0000${name}`).digest()
+  h[6] = ((h[6] ?? 0) & 0x0f) | 0x50
+  h[8] = ((h[8] ?? 0) & 0x3f) | 0x80
+  const x = h.subarray(0, 16).toString('hex')
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`
+}

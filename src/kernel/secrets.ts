@@ -1,0 +1,36 @@
+import { createHash, scryptSync, timingSafeEqual } from 'node:crypto'
+
+/**
+ * Hash of a high-entropy secret (client secrets, device codes, refresh tokens): salted SHA-256.
+ * These secrets carry ≥ 128 bits of randomness, so a slow KDF adds nothing but latency.
+ */
+export function hashSecret(secret: string, salt: string): string {
+  return createHash('sha256').update(salt).update('\u0000').update(secret).digest('base64url')
+}
+
+/** Constant-time comparison of two strings of any length. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest()
+  const hb = createHash('sha256').update(b).digest()
+  return timingSafeEqual(ha, hb) && a.length === b.length
+}
+
+/** Password hashing for directory users (low entropy): scrypt. Format `scrypt$N$salt$hash`. */
+export function hashPassword(password: string, salt: Buffer): string {
+  const h = scryptSync(password, salt, 32, { N: 16384, r: 8, p: 1 })
+  return `scrypt$16384$${salt.toString('base64url')}$${h.toString('base64url')}`
+}
+
+export function verifyPassword(password: string, stored: string): boolean {
+  const [scheme, n, salt, hash] = stored.split('$')
+  if (scheme !== 'scrypt' || !n || !salt || !hash) return false
+  const h = scryptSync(password, Buffer.from(salt, 'base64url'), 32, { N: Number(n), r: 8, p: 1 })
+  const expected = Buffer.from(hash, 'base64url')
+  return expected.length === h.length && timingSafeEqual(h, expected)
+}
+
+/** Shows only enough of a token or secret to recognise it in a log line. */
+export function redactToken(t: string): string {
+  if (t.length <= 12) return '***'
+  return `${t.slice(0, 6)}…${t.slice(-4)} (${t.length} chars)`
+}
