@@ -60,6 +60,8 @@ export const ConfigSchema = z
         authorizationCodeLifetime: duration.default('10m'),
         /** Tolerance for `nbf`/`exp` of incoming assertions and tokens. */
         clockSkew: duration.default('5m'),
+        /** Worker threads that compute RS256 signatures; 0 signs on the main thread, 'auto' uses one per core. */
+        signingThreads: z.union([z.literal('auto'), z.number().int().min(0).max(64)]).default('auto'),
       })
       .strict()
       .prefault({}),
@@ -72,11 +74,21 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    admin: z
+      .object({
+        /** Key for the admin API (`x-azid-admin-key`); when absent one is generated into dataDir/admin.key. */
+        key: z.string().min(16).optional(),
+      })
+      .strict()
+      .prefault({}),
     bootstrap: z
       .object({
         /** Fixed credentials for the bootstrap administrator; generated on first start when absent. */
         clientId: z.uuid().optional(),
         clientSecret: z.string().min(16).optional(),
+        /** The directory user created at first start (for device code and the portal); default admin@<domain>. */
+        userPrincipalName: z.string().optional(),
+        userPassword: z.string().min(8).optional(),
       })
       .strict()
       .prefault({}),
@@ -104,4 +116,10 @@ export type Config = Readonly<z.infer<typeof ConfigSchema>>
 export type ConfigInput = z.input<typeof ConfigSchema>
 
 /** Paths whose values are secret; `config print` shows them redacted. */
-export const SECRET_PATHS: readonly string[] = ['keys.encryptionKey', 'bootstrap.clientSecret', 'store.dsn']
+export const SECRET_PATHS: readonly string[] = [
+  'keys.encryptionKey',
+  'bootstrap.clientSecret',
+  'bootstrap.userPassword',
+  'admin.key',
+  'store.dsn',
+]

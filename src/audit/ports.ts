@@ -1,0 +1,6 @@
+import type { AuditEvent, AuditQuery } from './model.ts'
+
+export interface AuditStore {
+  insertEvents(events: readonly AuditEvent[]): Promise<void>
+  queryEvents(q: AuditQuery): Promise<AuditEvent[]>
+}

@@ -1,0 +1,257 @@
+import { readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { UsageError, flag, has, parseArgs, rejectUnknown } from './args.ts'
+import { CliError, adminRequest, findTarget } from './client.ts'
+import { type OutputFormat, formatRows } from './output.ts'
+
+/** Wire shape of GET /_azid/endpoints (cli talks HTTP; it imports no server code). */
+interface Endpoints {
+  tenantId: string
+  tenantDomain: string
+  subscriptionId: string
+  authorityHost: string
+  authority: string
+  managementUrl: string
+  graphUrl: string
+  caCertPath: string
+  bootstrap: { clientId: string; clientSecret: string | null; userPrincipalName: string; userPassword: string | null }
+}
+
+interface AuditEvent {
+  seq: number
+  at: number
+  kind: string
+  result: string
+  grantType: string | null
+  clientId: string | null
+  principalId: string | null
+  host: string | null
+  audience: string | null
+  errorCode: string | null
+  reason: string | null
+}
+
+export const USAGE = `azid — self-hosted Azure managed identities
+
+Usage: azid <command> [options]
+
+Commands:
+  start                      run azid in the foreground (see 'azid start --help')
+  endpoints [--json]         print the URLs, ids and bootstrap credentials of the running azid
+  env [--bootstrap]          print shell exports that point Azure clients at azid
+  config print               print the effective configuration, secrets redacted
+  keys rotate                start a new token-signing key (the old one stays published until its tokens expire)
+  keys list                  list the published signing keys
+  device list                list device codes waiting for approval
+  device approve CODE [--user UPN]
+  device deny CODE [--user UPN]
+  logs [--kind K] [--result R] [--principal ID] [--client ID] [--audience A] [--limit N] [--follow] [-o json|table|tsv]
+  token decode TOKEN         print a JWT's header and claims (no verification; '-' reads stdin)
+  version
+
+Common options:
+  --data DIR                 the data directory of the azid to talk to (default: $AZID_DATA_DIR or .azid)
+  --url URL                  talk to azid at URL instead of the one in the data directory
+`
+
+const COMMON = ['data', 'url', 'admin-key', 'output', 'help']
+
+function target(p: ReturnType<typeof parseArgs>, env: Readonly<Record<string, string | undefined>>) {
+  return findTarget({
+    dataDir: flag(p, 'data') ?? env.AZID_DATA_DIR ?? '.azid',
+    ...(flag(p, 'url') ? { url: flag(p, 'url') as string } : {}),
+    ...((flag(p, 'admin-key') ?? env.AZID_ADMIN_KEY)
+      ? { adminKey: (flag(p, 'admin-key') ?? env.AZID_ADMIN_KEY) as string }
+      : {}),
+  })
+}
+
+function output(p: ReturnType<typeof parseArgs>, fallback: OutputFormat): OutputFormat {
+  const o = flag(p, 'output') ?? fallback
+  if (o !== 'json' && o !== 'table' && o !== 'tsv')
+    throw new UsageError(`--output must be json, table or tsv, not '${o}'`)
+  return o
+}
+
+const sh = (v: string) => `'${v.replaceAll("'", "'\\''")}'`
+
+function decodeSegment(seg: string | undefined): unknown {
+  if (!seg) throw new CliError('not a JWT: expected three dot-separated parts')
+  try {
+    return JSON.parse(Buffer.from(seg, 'base64url').toString('utf8'))
+  } catch {
+    throw new CliError('not a JWT: a segment is not base64url JSON')
+  }
+}
+
+/** Runs a CLI command (everything but `start` and `config print`, which main.ts owns). Returns the exit code. */
+export async function runCli(
+  argv: readonly string[],
+  io: {
+    out: (s: string) => void
+    err: (s: string) => void
+    env: Readonly<Record<string, string | undefined>>
+    stdin?: () => string
+  },
+): Promise<number> {
+  const [cmd, sub, ...rest] = argv
+  try {
+    switch (cmd) {
+      case 'endpoints': {
+        const p = parseArgs(
+          [sub, ...rest].filter((x): x is string => x !== undefined),
+          { booleans: ['json', 'help'] },
+        )
+        rejectUnknown(p, [...COMMON, 'json'])
+        const e = await adminRequest<Endpoints>(target(p, io.env), 'GET', '/_azid/endpoints')
+        if (has(p, 'json') || flag(p, 'output') === 'json') io.out(JSON.stringify(e, null, 2))
+        else {
+          io.out(`Tenant:          ${e.tenantId} (${e.tenantDomain})`)
+          io.out(`Subscription:    ${e.subscriptionId}`)
+          io.out(`Authority host:  ${e.authorityHost}`)
+          io.out(`Management URL:  ${e.managementUrl}`)
+          io.out(`Graph URL:       ${e.graphUrl}`)
+          io.out(`CA certificate:  ${e.caCertPath}`)
+          io.out(
+            `Bootstrap SP:    ${e.bootstrap.clientId}${e.bootstrap.clientSecret ? ` / ${e.bootstrap.clientSecret}` : ''}`,
+          )
+          io.out(
+            `Bootstrap user:  ${e.bootstrap.userPrincipalName}${e.bootstrap.userPassword ? ` / ${e.bootstrap.userPassword}` : ''}`,
+          )
+        }
+        return 0
+      }
+      case 'env': {
+        const p = parseArgs(
+          [sub, ...rest].filter((x): x is string => x !== undefined),
+          { booleans: ['bootstrap', 'help'] },
+        )
+        rejectUnknown(p, [...COMMON, 'bootstrap', 'host'])
+        const e = await adminRequest<Endpoints>(target(p, io.env), 'GET', '/_azid/endpoints')
+        if (flag(p, 'host'))
+          throw new UsageError('--host needs the managed-identity endpoints, which this azid does not serve yet')
+        const bundle = join(resolve(e.caCertPath, '..'), 'bundle.pem')
+        const lines = [
+          `export NODE_EXTRA_CA_CERTS=${sh(e.caCertPath)}`,
+          `export REQUESTS_CA_BUNDLE=${sh(bundle)}`,
+          `export SSL_CERT_FILE=${sh(bundle)}`,
+          `export AZURE_AUTHORITY_HOST=${sh(e.authorityHost)}`,
+          `export AZURE_TENANT_ID=${sh(e.tenantId)}`,
+        ]
+        if (has(p, 'bootstrap')) {
+          lines.push(`export AZURE_CLIENT_ID=${sh(e.bootstrap.clientId)}`)
+          if (e.bootstrap.clientSecret) lines.push(`export AZURE_CLIENT_SECRET=${sh(e.bootstrap.clientSecret)}`)
+        }
+        io.out(lines.join('\n'))
+        return 0
+      }
+      case 'keys': {
+        const p = parseArgs(rest)
+        rejectUnknown(p, COMMON)
+        if (sub === 'rotate') {
+          const r = await adminRequest<{ kid: string; previous: string[] }>(
+            target(p, io.env),
+            'POST',
+            '/_azid/keys/rotate',
+          )
+          io.out(`New signing key ${r.kid}; still published: ${r.previous.join(', ') || '(none)'}`)
+          return 0
+        }
+        if (sub === 'list') {
+          const r = await adminRequest<{ keys: { kid: string }[] }>(target(p, io.env), 'GET', '/_azid/keys')
+          io.out(formatRows(r.keys, ['kid', 'kty', 'use'], output(p, 'table')))
+          return 0
+        }
+        throw new UsageError('usage: azid keys rotate | azid keys list')
+      }
+      case 'device': {
+        const p = parseArgs(rest)
+        rejectUnknown(p, [...COMMON, 'user'])
+        const t = target(p, io.env)
+        if (sub === 'list') {
+          const r = await adminRequest<{ value: Record<string, unknown>[] }>(t, 'GET', '/_azid/device')
+          io.out(formatRows(r.value, ['userCode', 'clientId', 'tenantPath', 'expiresAt'], output(p, 'table')))
+          return 0
+        }
+        if (sub === 'approve' || sub === 'deny') {
+          const code = p.positionals[0]
+          if (!code) throw new UsageError(`usage: azid device ${sub} CODE [--user UPN]`)
+          const r = await adminRequest<{ userCode: string; status: string; user: string; clientId: string }>(
+            t,
+            'POST',
+            `/_azid/device/${encodeURIComponent(code)}/${sub}`,
+            flag(p, 'user') ? { user: flag(p, 'user') } : {},
+          )
+          io.out(`Device code ${r.userCode} ${r.status} as ${r.user} (client ${r.clientId})`)
+          return 0
+        }
+        throw new UsageError('usage: azid device list | approve CODE | deny CODE')
+      }
+      case 'logs': {
+        const p = parseArgs(
+          [sub, ...rest].filter((x): x is string => x !== undefined),
+          {
+            booleans: ['follow', 'help'],
+            aliases: { o: 'output', f: 'follow' },
+          },
+        )
+        rejectUnknown(p, [...COMMON, 'kind', 'result', 'principal', 'client', 'host', 'audience', 'limit', 'follow'])
+        const t = target(p, io.env)
+        const fmt = output(p, 'table')
+        const qs = new URLSearchParams()
+        for (const k of ['kind', 'result', 'principal', 'client', 'host', 'audience', 'limit']) {
+          const v = flag(p, k)
+          if (v) qs.set(k, v)
+        }
+        const cols = ['time', 'kind', 'result', 'grantType', 'clientId', 'principalId', 'audience', 'errorCode']
+        const rowsOf = (v: AuditEvent[]) => v.map((e) => ({ ...e, time: new Date(e.at).toISOString() }))
+        const first = await adminRequest<{ value: AuditEvent[] }>(t, 'GET', `/_azid/logs?${qs}`)
+        const events = first.value.slice().reverse()
+        io.out(fmt === 'json' ? JSON.stringify(events, null, 2) : formatRows(rowsOf(events), cols, fmt))
+        if (!has(p, 'follow')) return 0
+        let after = events.at(-1)?.seq ?? 0
+        for (;;) {
+          await new Promise((r) => setTimeout(r, 1000))
+          qs.set('after', String(after))
+          qs.set('order', 'asc')
+          const next = await adminRequest<{ value: AuditEvent[] }>(t, 'GET', `/_azid/logs?${qs}`)
+          if (next.value.length === 0) continue
+          after = next.value.at(-1)?.seq ?? after
+          const body =
+            fmt === 'json'
+              ? next.value.map((e) => JSON.stringify(e)).join('\n')
+              : formatRows(rowsOf(next.value), cols, 'tsv')
+          io.out(body)
+        }
+      }
+      case 'token': {
+        if (sub !== 'decode') throw new UsageError('usage: azid token decode TOKEN')
+        let tok = rest[0]
+        if (!tok) throw new UsageError('usage: azid token decode TOKEN')
+        if (tok === '-') tok = (io.stdin?.() ?? readFileSync(0, 'utf8')).trim()
+        const parts = tok.split('.')
+        if (parts.length !== 3) throw new CliError('not a JWT: expected three dot-separated parts')
+        io.out(JSON.stringify({ header: decodeSegment(parts[0]), claims: decodeSegment(parts[1]) }, null, 2))
+        return 0
+      }
+      case 'version':
+      case '--version':
+        io.out('azid 0.1.0')
+        return 0
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE)
+        return 0
+      default:
+        throw new UsageError(`unknown command '${cmd}'; run 'azid help' for the list`)
+    }
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof CliError) {
+      io.err(`azid: ${e.message}`)
+      return e instanceof UsageError ? 2 : 1
+    }
+    throw e
+  }
+}

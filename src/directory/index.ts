@@ -1,0 +1,10 @@
+export type * from './model.ts'
+export type { DirectoryStore } from './ports.ts'
+export {
+  createDirectoryService,
+  DirectoryError,
+  type DirectoryErrorCode,
+  type DirectoryService,
+  type NewApplication,
+  type SecretCheck,
+} from './service.ts'

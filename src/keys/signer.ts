@@ -1,0 +1,75 @@
+import { type KeyObject, sign } from 'node:crypto'
+import { Worker } from 'node:worker_threads'
+
+/** Produces RS256 signatures; with threads > 0 the RSA work runs in worker threads. */
+export interface Signer {
+  /** Makes a key known to the signer (idempotent per kid). */
+  load(kid: string, key: KeyObject): void
+  /** base64url RS256 signature over `input` (ASCII: a JWT's `header.payload`). */
+  sign(kid: string, input: string): Promise<string>
+  close(): Promise<void>
+}
+
+export function createSigner(opts: { threads: number }): Signer {
+  const keys = new Map<string, KeyObject>()
+  if (opts.threads <= 0) {
+    return {
+      load: (kid, key) => void keys.set(kid, key),
+      async sign(kid, input) {
+        const key = keys.get(kid)
+        if (!key) throw new Error(`signer: unknown kid ${kid}`)
+        return sign('sha256', Buffer.from(input, 'latin1'), key).toString('base64url')
+      },
+      async close() {},
+    }
+  }
+  type Pending = { resolve: (s: string) => void; reject: (e: Error) => void }
+  const pending = new Map<number, Pending>()
+  const inflight: number[] = []
+  let next = 0
+  const workers = Array.from({ length: opts.threads }, (_, i) => {
+    const w = new Worker(new URL('./sign-worker.mjs', import.meta.url), { execArgv: [] })
+    w.unref()
+    w.on('message', (m: { id: number; sig?: string; error?: string }) => {
+      inflight[i] = (inflight[i] ?? 1) - 1
+      const p = pending.get(m.id)
+      pending.delete(m.id)
+      if (!p) return
+      if (m.sig) p.resolve(m.sig)
+      else p.reject(new Error(m.error ?? 'signer failed'))
+    })
+    w.on('error', (e) => {
+      for (const p of pending.values()) p.reject(e)
+      pending.clear()
+    })
+    inflight.push(0)
+    return w
+  })
+  return {
+    load(kid, key) {
+      if (keys.has(kid)) return
+      keys.set(kid, key)
+      const pkcs8 = key.export({ format: 'der', type: 'pkcs8' })
+      for (const w of workers) w.postMessage({ type: 'key', kid, pkcs8 })
+    },
+    sign(kid, input) {
+      if (!keys.has(kid)) return Promise.reject(new Error(`signer: unknown kid ${kid}`))
+      // least-loaded worker
+      let best = 0
+      for (let i = 1; i < workers.length; i++) if ((inflight[i] ?? 0) < (inflight[best] ?? 0)) best = i
+      inflight[best] = (inflight[best] ?? 0) + 1
+      const id = next++
+      return new Promise<string>((resolve, reject) => {
+        pending.set(id, { resolve, reject })
+        if (pending.size === 1) for (const w of workers) w.ref()
+        const w = workers[best] as Worker
+        w.postMessage({ type: 'sign', id, kid, input })
+      }).finally(() => {
+        if (pending.size === 0) for (const w of workers) w.unref()
+      })
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.terminate()))
+    },
+  }
+}

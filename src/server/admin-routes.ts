@@ -1,0 +1,104 @@
+import { timingSafeEqual, createHash } from 'node:crypto'
+import { Hono } from 'hono'
+import type { AuditLog, AuditQuery } from '../audit/index.ts'
+import type { Config } from '../config/index.ts'
+import { redactConfig } from '../config/index.ts'
+import type { DirectoryService } from '../directory/index.ts'
+import { isDomainError } from '../kernel/errors.ts'
+import type { Logger } from '../kernel/log.ts'
+import type { KeyService } from '../keys/index.ts'
+import type { StsService } from '../sts/index.ts'
+import { STS_ERRORS, type StsErrorKey } from '../sts/index.ts'
+
+export interface Endpoints {
+  tenantId: string
+  tenantDomain: string
+  subscriptionId: string
+  authorityHost: string
+  authority: string
+  managementUrl: string
+  graphUrl: string
+  managedIdentity: { imdsEndpoint: string | null }
+  caCertPath: string
+  bootstrap: { clientId: string; clientSecret: string | null; userPrincipalName: string; userPassword: string | null }
+  health: string
+  namespaceSocket: string
+}
+
+const sha = (s: string) => createHash('sha256').update(s).digest()
+
+/** The admin API under /_azid: health (open), everything else behind the admin key. */
+export function createAdminApp(deps: {
+  config: Config
+  adminKey: string
+  endpoints: () => Endpoints
+  keys: KeyService
+  audit: AuditLog
+  sts: StsService
+  directory: DirectoryService
+  logger: Logger
+  version: string
+  dialect: string
+}): Hono {
+  const app = new Hono()
+  const expected = sha(deps.adminKey)
+
+  app.onError((err, c) => {
+    if (isDomainError(err)) {
+      const entry = STS_ERRORS[err.code as StsErrorKey]
+      const message = entry ? `AADSTS${entry.code}: ${entry.text(err.args as Record<string, string>)}` : err.code
+      return c.json({ error: { code: err.code, message } }, 400)
+    }
+    deps.logger.error('admin API error', { err })
+    return c.json({ error: { code: 'InternalError', message: 'internal error; see the azid log' } }, 500)
+  })
+
+  app.get('/_azid/health', (c) => c.json({ status: 'ok', version: deps.version, store: deps.dialect }))
+
+  app.use('/_azid/*', async (c, next) => {
+    const given = c.req.header('x-azid-admin-key') ?? ''
+    if (!timingSafeEqual(sha(given), expected))
+      return c.json({ error: { code: 'Unauthorized', message: 'missing or wrong x-azid-admin-key' } }, 401)
+    await next()
+    return undefined
+  })
+
+  app.get('/_azid/endpoints', (c) => c.json(deps.endpoints()))
+  app.get('/_azid/config', (c) => c.json(redactConfig(deps.config)))
+
+  app.post('/_azid/keys/rotate', async (c) => c.json(await deps.keys.rotate()))
+  app.get('/_azid/keys', async (c) => c.json({ keys: await deps.keys.jwks() }))
+
+  app.get('/_azid/logs', async (c) => {
+    const q = c.req.query()
+    const query: AuditQuery = {}
+    if (q.kind) query.kind = q.kind as AuditQuery['kind']
+    if (q.result) query.result = q.result as AuditQuery['result']
+    if (q.principal) query.principalId = q.principal
+    if (q.client) query.clientId = q.client
+    if (q.host) query.host = q.host
+    if (q.audience) query.audience = q.audience
+    if (q.after) query.afterSeq = Number(q.after)
+    if (q.since) query.sinceMs = Number(q.since)
+    query.limit = q.limit ? Math.min(Number(q.limit), 10_000) : 100
+    if (q.order === 'asc') query.order = 'asc'
+    return c.json({ value: await deps.audit.query(query) })
+  })
+
+  app.get('/_azid/device', async (c) => c.json({ value: await deps.sts.pendingDeviceCodes() }))
+  app.post('/_azid/device/:code/:decision{approve|deny}', async (c) => {
+    const body = (await c.req.json().catch(() => ({}))) as { user?: string }
+    const tenantDomain = deps.config.tenant.domain
+    const upn = body.user ?? `admin@${tenantDomain}`
+    const user = await deps.directory.store.getUserByUpn(upn)
+    if (!user) return c.json({ error: { code: 'UserNotFound', message: `no directory user '${upn}'` } }, 404)
+    const rec = await deps.sts.decideDeviceCode({
+      userCode: c.req.param('code'),
+      user,
+      approve: c.req.param('decision') === 'approve',
+    })
+    return c.json({ userCode: rec.userCode, clientId: rec.clientId, status: rec.status, user: user.userPrincipalName })
+  })
+
+  return app
+}

@@ -1,0 +1,46 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { getRequestListener } from '@hono/node-server'
+import { type RequestMeta, setRequestMeta } from '../kernel/request-meta.ts'
+
+export type FetchHandler = (req: Request, env: unknown) => Response | Promise<Response>
+
+/** One surface of azid (token service, ARM, admin…) and which requests it serves. */
+export interface Surface {
+  name: string
+  /** Serves the request when it returns true. `host` is the Host header without port, lower case. */
+  matches(q: { host: string; path: string }): boolean
+  fetch: FetchHandler
+}
+
+/**
+ * Collapses repeated slashes (az appends "/" + "/metadata…", arm-authorization sends "//subscriptions…";
+ * clients.md §9) and drops a trailing slash, keeping the query untouched.
+ */
+export function normalizeUrl(url: string): string {
+  const q = url.indexOf('?')
+  const path = q < 0 ? url : url.slice(0, q)
+  const query = q < 0 ? '' : url.slice(q)
+  let p = path.replace(/\/{2,}/g, '/')
+  if (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1)
+  return p + query
+}
+
+/** A node request listener that tags each request with its listener's meta and hands it to the first matching surface. */
+export function createDispatcher(q: {
+  surfaces: readonly Surface[]
+  meta: RequestMeta
+  notFound: FetchHandler
+}): (req: IncomingMessage, res: ServerResponse) => void {
+  const listeners = new Map<string, ReturnType<typeof getRequestListener>>()
+  for (const s of q.surfaces) listeners.set(s.name, getRequestListener(s.fetch))
+  const fallback = getRequestListener(q.notFound)
+  return (req, res) => {
+    setRequestMeta(req, q.meta)
+    req.url = normalizeUrl(req.url ?? '/')
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase()
+    const path = req.url.split('?')[0] as string
+    const surface = q.surfaces.find((s) => s.matches({ host, path }))
+    const listener = surface ? listeners.get(surface.name) : fallback
+    void (listener ?? fallback)(req, res)
+  }
+}

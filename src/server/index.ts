@@ -1,0 +1,300 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { type Server as HttpsServer, createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { availableParallelism } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createAuditLog } from '../audit/index.ts'
+import type { Config } from '../config/index.ts'
+import { createDirectoryService } from '../directory/index.ts'
+import { type Clock, systemClock } from '../kernel/clock.ts'
+import { parseDuration } from '../kernel/duration.ts'
+import { type Ids, opaqueToken, systemIds } from '../kernel/ids.ts'
+import { type Logger, createLogger } from '../kernel/log.ts'
+import { createKeyService, createSigner, ensurePki, type KeyService } from '../keys/index.ts'
+import { openDatabase, type Database } from '../store/db.ts'
+import { createAuditStore } from '../store/audit-store.ts'
+import { createDirectoryStore } from '../store/directory-store.ts'
+import { createKeyStore } from '../store/keys-store.ts'
+import { createStsStateStore } from '../store/sts-store.ts'
+import {
+  createFederatedVerifier,
+  createIssuerKeys,
+  createStsApp,
+  createStsService,
+  createTokenMinter,
+  type StsService,
+} from '../sts/index.ts'
+import { type Endpoints, createAdminApp } from './admin-routes.ts'
+import { type BootstrapCredentials, bootstrapDirectory } from './bootstrap.ts'
+import { decodeKey, readOrCreateSecret, writePrivateFile } from './files.ts'
+import { type Surface, createDispatcher } from './http.ts'
+import type { AuditLog } from '../audit/index.ts'
+import type { DirectoryService } from '../directory/index.ts'
+
+export const VERSION = '0.1.0'
+
+/** Names the TLS certificate covers: loopback, and the Azure names namespace mode serves. */
+export const TLS_DNS_NAMES = [
+  'localhost',
+  'login.microsoftonline.com',
+  'login.windows.net',
+  'management.azure.com',
+  'management.core.windows.net',
+  'graph.microsoft.com',
+  '*.blob.core.windows.net',
+  '*.file.core.windows.net',
+  '*.queue.core.windows.net',
+  '*.table.core.windows.net',
+  '*.vault.azure.net',
+] as const
+
+export interface AzidServer {
+  readonly config: Config
+  readonly endpoints: Endpoints
+  readonly bootstrap: BootstrapCredentials
+  readonly adminKey: string
+  readonly database: Database
+  readonly keys: KeyService
+  readonly directory: DirectoryService
+  readonly sts: StsService
+  readonly audit: AuditLog
+  readonly dataDir: string
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then releases everything. */
+  close(opts?: { graceMs?: number }): Promise<void>
+}
+
+export interface ServerOptions {
+  clock?: Clock
+  ids?: Ids
+  logger?: Logger
+}
+
+function listen(server: HttpsServer, q: { port?: number; host?: string; path?: string }): Promise<void> {
+  return new Promise((res, rej) => {
+    server.once('error', rej)
+    const done = () => {
+      server.off('error', rej)
+      res()
+    }
+    if (q.path) server.listen(q.path, done)
+    else server.listen(q.port, q.host, done)
+  })
+}
+
+/** The composition root: store, keys, directory, token service, HTTP surfaces and listeners. */
+export async function createServer(config: Config, opts: ServerOptions = {}): Promise<AzidServer> {
+  const clock = opts.clock ?? systemClock
+  const ids = opts.ids ?? systemIds
+  const logger = opts.logger ?? createLogger({ level: config.log.level })
+  const dataDir = resolve(config.dataDir)
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+
+  const database = await openDatabase({ dsn: config.store.dsn, dataDir })
+  const closers: (() => Promise<void> | void)[] = [() => database.close()]
+  try {
+    const kek = config.keys.encryptionKey
+      ? decodeKey(config.keys.encryptionKey, 'keys.encryptionKey')
+      : decodeKey(
+          readOrCreateSecret(join(dataDir, 'keys', 'master.key'), () => ids.bytes(32).toString('base64')),
+          'keys/master.key',
+        )
+    const adminKey = config.admin.key ?? readOrCreateSecret(join(dataDir, 'admin.key'), () => opaqueToken(ids, 32))
+
+    const tls = await ensurePki({
+      dir: join(dataDir, 'pki'),
+      dnsNames: TLS_DNS_NAMES,
+      ips: ['127.0.0.1', '::1', '169.254.169.254'],
+      clock,
+      ids,
+    })
+
+    // Python requests and Go replace their trust store with the file they are given: give them the system's plus ours.
+    const systemBundle = '/etc/ssl/certs/ca-certificates.crt'
+    writeFileSync(
+      join(dataDir, 'pki', 'bundle.pem'),
+      `${existsSync(systemBundle) ? readFileSync(systemBundle, 'utf8') : ''}\n${tls.caCertPem}`,
+    )
+
+    const tokens = config.tokens
+    const settings = {
+      accessTokenLifetimeMs: parseDuration(tokens.accessTokenLifetime),
+      refreshTokenLifetimeMs: parseDuration(tokens.refreshTokenLifetime),
+      idTokenLifetimeMs: parseDuration(tokens.idTokenLifetime),
+      deviceCodeLifetimeMs: parseDuration(tokens.deviceCodeLifetime),
+      deviceCodeIntervalS: tokens.deviceCodeInterval,
+      authorizationCodeLifetimeMs: parseDuration(tokens.authorizationCodeLifetime),
+      clockSkewMs: parseDuration(tokens.clockSkew),
+    }
+    const miLifetimeMs = parseDuration(tokens.managedIdentityTokenLifetime)
+    const threads = tokens.signingThreads === 'auto' ? availableParallelism() : tokens.signingThreads
+    const signer = createSigner({ threads })
+    closers.push(() => signer.close())
+    const keys = createKeyService({
+      store: createKeyStore(database.db),
+      clock,
+      ids,
+      signer,
+      logger,
+      kek,
+      maxTokenLifetimeMs:
+        Math.max(settings.accessTokenLifetimeMs, miLifetimeMs, settings.idTokenLifetimeMs) + settings.clockSkewMs,
+      prePublishMs: parseDuration(config.keys.prePublish),
+    })
+    await keys.ensureKey()
+    await keys.active()
+
+    const directory = createDirectoryService({ store: createDirectoryStore(database.db), clock, ids })
+    const bootstrap = await bootstrapDirectory({ config, directory, ids, file: join(dataDir, 'bootstrap.json') })
+
+    const audit = createAuditLog({ store: createAuditStore(database.db), clock, ids, logger })
+    closers.unshift(() => audit.close())
+    const state = createStsStateStore(database.db)
+    const issuerKeys = createIssuerKeys({ clock, local: async () => undefined })
+    const federated = createFederatedVerifier({
+      store: directory.store,
+      issuerKeys,
+      clock,
+      clockSkewMs: settings.clockSkewMs,
+    })
+    const sts = createStsService({
+      directory,
+      state,
+      keys,
+      minter: createTokenMinter({ keys }),
+      audit,
+      clock,
+      ids,
+      federated,
+      settings,
+      knownOrigins: ['https://login.microsoftonline.com', 'https://login.windows.net'],
+    })
+
+    const purge = setInterval(
+      () => void state.purgeExpired(clock.now()).catch((err) => logger.warn('purge failed', { err })),
+      60_000,
+    )
+    purge.unref()
+    closers.push(() => clearInterval(purge))
+
+    // -- listeners
+    const sockDir = join(dataDir, 'sock')
+    mkdirSync(sockDir, { recursive: true, mode: 0o700 })
+    const socketPath = join(sockDir, 'https.sock')
+    let endpoints: Endpoints | undefined
+    const getEndpoints = () => {
+      if (!endpoints) throw new Error('endpoints requested before listen')
+      return endpoints
+    }
+    const stsApp = createStsApp({
+      sts,
+      keys,
+      directory,
+      clock,
+      ids,
+      logger,
+      maxBodyBytes: config.limits.stsMaxBodyBytes,
+      fallbackHost: `${config.listen.host}:${config.listen.httpsPort}`,
+    })
+    const adminApp = createAdminApp({
+      config,
+      adminKey,
+      endpoints: getEndpoints,
+      keys,
+      audit,
+      sts,
+      directory,
+      logger,
+      version: VERSION,
+      dialect: database.dialect,
+    })
+    const surfaces: Surface[] = [
+      { name: 'admin', matches: ({ path }) => path.startsWith('/_azid/'), fetch: adminApp.fetch },
+      { name: 'sts', matches: () => true, fetch: stsApp.fetch },
+    ]
+    const notFound = () => new Response('Not Found', { status: 404 })
+    const httpsTcp = createHttpsServer(
+      { cert: tls.certPem, key: tls.keyPem },
+      createDispatcher({ surfaces, notFound, meta: { scheme: 'https', host: null, listener: 'https' } }),
+    )
+    const httpsSock = createHttpsServer(
+      { cert: tls.certPem, key: tls.keyPem },
+      createDispatcher({ surfaces, notFound, meta: { scheme: 'https', host: null, listener: 'namespace' } }),
+    )
+    for (const s of [httpsTcp, httpsSock]) {
+      s.keepAliveTimeout = 65_000
+      s.headersTimeout = 66_000
+    }
+    await listen(httpsTcp, { port: config.listen.httpsPort, host: config.listen.host })
+    rmSync(socketPath, { force: true })
+    await listen(httpsSock, { path: socketPath })
+    const servers = [httpsTcp, httpsSock]
+
+    const port = (httpsTcp.address() as AddressInfo).port
+    const hostForUrl = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host
+    const base = `https://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}`
+    endpoints = {
+      tenantId: bootstrap.tenantId,
+      tenantDomain: config.tenant.domain,
+      subscriptionId: config.subscription.id,
+      authorityHost: base,
+      authority: `${base}/${bootstrap.tenantId}`,
+      managementUrl: `${base}/`,
+      graphUrl: `${base}/`,
+      managedIdentity: { imdsEndpoint: null },
+      caCertPath: tls.caCertPath,
+      bootstrap: {
+        clientId: bootstrap.clientId,
+        clientSecret: bootstrap.clientSecret,
+        userPrincipalName: bootstrap.userPrincipalName,
+        userPassword: bootstrap.userPassword,
+      },
+      health: `${base}/_azid/health`,
+      namespaceSocket: socketPath,
+    }
+    const runtimeFile = join(dataDir, 'runtime.json')
+    writePrivateFile(
+      runtimeFile,
+      `${JSON.stringify({ pid: process.pid, startedAt: clock.now(), httpsPort: port, base, version: VERSION }, null, 2)}\n`,
+    )
+
+    let closing: Promise<void> | undefined
+    return {
+      config,
+      endpoints,
+      bootstrap,
+      adminKey,
+      database,
+      keys,
+      directory,
+      sts,
+      audit,
+      dataDir,
+      close(o = {}) {
+        closing ??= (async () => {
+          const grace = o.graceMs ?? 10_000
+          await Promise.all(
+            servers.map(
+              (s) =>
+                new Promise<void>((res) => {
+                  const timer = setTimeout(() => s.closeAllConnections(), grace)
+                  timer.unref()
+                  s.close(() => {
+                    clearTimeout(timer)
+                    res()
+                  })
+                  s.closeIdleConnections()
+                }),
+            ),
+          )
+          rmSync(socketPath, { force: true })
+          rmSync(runtimeFile, { force: true })
+          for (const c of closers) await c()
+        })()
+        return closing
+      },
+    }
+  } catch (err) {
+    for (const c of closers) await Promise.resolve(c()).catch(() => {})
+    throw err
+  }
+}

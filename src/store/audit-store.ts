@@ -1,0 +1,67 @@
+import type { Kysely } from 'kysely'
+import type { AuditEvent } from '../audit/model.ts'
+import type { AuditStore } from '../audit/ports.ts'
+import type { Db } from './schema.ts'
+
+export function createAuditStore(db: Kysely<Db>): AuditStore {
+  return {
+    async insertEvents(events) {
+      if (events.length === 0) return
+      await db
+        .insertInto('audit_events')
+        .values(
+          events.map((e) => ({
+            id: e.id,
+            seq: e.seq,
+            at: e.at,
+            kind: e.kind,
+            result: e.result,
+            tenant_id: e.tenantId,
+            client_id: e.clientId,
+            principal_id: e.principalId,
+            host: e.host,
+            audience: e.audience,
+            grant_type: e.grantType,
+            reason: e.reason,
+            error_code: e.errorCode,
+            request_id: e.requestId,
+            details: e.details === null ? null : JSON.stringify(e.details),
+          })),
+        )
+        .execute()
+    },
+    async queryEvents(q) {
+      let query = db.selectFrom('audit_events').selectAll()
+      if (q.kind) query = query.where('kind', '=', q.kind)
+      if (q.result) query = query.where('result', '=', q.result)
+      if (q.principalId) query = query.where('principal_id', '=', q.principalId.toLowerCase())
+      if (q.clientId) query = query.where('client_id', '=', q.clientId.toLowerCase())
+      if (q.host) query = query.where('host', '=', q.host)
+      if (q.audience) query = query.where('audience', '=', q.audience)
+      if (q.tenantId) query = query.where('tenant_id', '=', q.tenantId)
+      if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq)
+      if (q.sinceMs !== undefined) query = query.where('at', '>=', q.sinceMs)
+      query = query.orderBy('seq', q.order === 'asc' ? 'asc' : 'desc').limit(Math.min(q.limit ?? 100, 10_000))
+      const rows = await query.execute()
+      return rows.map(
+        (r): AuditEvent => ({
+          id: r.id,
+          seq: Number(r.seq),
+          at: Number(r.at),
+          kind: r.kind as AuditEvent['kind'],
+          result: r.result as AuditEvent['result'],
+          tenantId: r.tenant_id,
+          clientId: r.client_id,
+          principalId: r.principal_id,
+          host: r.host,
+          audience: r.audience,
+          grantType: r.grant_type,
+          reason: r.reason,
+          errorCode: r.error_code,
+          requestId: r.request_id,
+          details: r.details === null ? null : (JSON.parse(r.details) as Record<string, unknown>),
+        }),
+      )
+    },
+  }
+}
