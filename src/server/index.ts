@@ -11,11 +11,14 @@ import { parseDuration } from '../kernel/duration.ts'
 import { type Ids, opaqueToken, systemIds } from '../kernel/ids.ts'
 import { type Logger, createLogger } from '../kernel/log.ts'
 import { createKeyService, createSigner, ensurePki, type KeyService } from '../keys/index.ts'
-import { openDatabase, type Database } from '../store/db.ts'
-import { createAuditStore } from '../store/audit-store.ts'
-import { createDirectoryStore } from '../store/directory-store.ts'
-import { createKeyStore } from '../store/keys-store.ts'
-import { createStsStateStore } from '../store/sts-store.ts'
+import {
+  createAuditStore,
+  createDirectoryStore,
+  createKeyStore,
+  createStsStateStore,
+  type Database,
+  openDatabase,
+} from '../store/index.ts'
 import {
   createFederatedVerifier,
   createIssuerKeys,

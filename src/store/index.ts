@@ -1,0 +1,5 @@
+export { createAuditStore } from './audit-store.ts'
+export { type Database, type DialectName, openDatabase } from './db.ts'
+export { createDirectoryStore } from './directory-store.ts'
+export { createKeyStore } from './keys-store.ts'
+export { createStsStateStore } from './sts-store.ts'
