@@ -25,10 +25,15 @@ function deepFreeze<T>(o: T): T {
 
 const norm = (s: string) => s.toLowerCase().replaceAll('_', '').replaceAll('-', '')
 
-/** Finds the schema key path for `AZID_LISTEN__HTTPS_PORT` → ['listen', 'httpsPort'], case- and underscore-blind. */
-function schemaPath(segments: string[]): string[] | undefined {
+/**
+ * Finds the schema key path for `AZID_LISTEN__HTTPS_PORT` → ['listen', 'httpsPort'], case- and underscore-blind,
+ * and whether the setting is a plain string (its text is then never coerced to a number or boolean).
+ */
+function schemaPath(segments: string[]): { path: string[]; isString: boolean } | undefined {
   // biome-ignore lint/suspicious/noExplicitAny: walking zod's runtime shape
   let shape: any = ConfigSchema.shape
+  // biome-ignore lint/suspicious/noExplicitAny: walking zod's runtime shape
+  let leaf: any
   const path: string[] = []
   for (const seg of segments) {
     if (!shape) return undefined
@@ -39,9 +44,10 @@ function schemaPath(segments: string[]): string[] | undefined {
     let t: any = shape[key]
     while (t?.def && (t.def.type === 'default' || t.def.type === 'prefault' || t.def.type === 'optional'))
       t = t.def.innerType
+    leaf = t
     shape = t?.def?.type === 'object' ? t.shape : undefined
   }
-  return path
+  return { path, isString: leaf?.def?.type === 'string' }
 }
 
 function coerce(raw: string): Json {
@@ -81,17 +87,17 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
   const fromEnv: Obj = {}
   for (const [name, value] of Object.entries(input.env ?? {})) {
     if (!name.startsWith('AZID_') || value === undefined || name === 'AZID_CONFIG') continue
-    const path = schemaPath(name.slice(5).split('__'))
-    if (!path) throw new ConfigError(`environment variable ${name} does not name a setting`)
-    setPath(fromEnv, path, coerce(value))
+    const found = schemaPath(name.slice(5).split('__'))
+    if (!found) throw new ConfigError(`environment variable ${name} does not name a setting`)
+    setPath(fromEnv, found.path, found.isString ? value : coerce(value))
   }
   merged = merge(merged, fromEnv)
   const fromFlags: Obj = {}
   for (const [dotted, value] of Object.entries(input.flags ?? {})) {
     if (value === undefined) continue
-    const path = schemaPath(dotted.split('.'))
-    if (!path) throw new ConfigError(`--set ${dotted}: no such setting`)
-    setPath(fromFlags, path, typeof value === 'string' ? coerce(value) : value)
+    const found = schemaPath(dotted.split('.'))
+    if (!found) throw new ConfigError(`--set ${dotted}: no such setting`)
+    setPath(fromFlags, found.path, typeof value === 'string' && !found.isString ? coerce(value) : value)
   }
   merged = merge(merged, fromFlags)
   const parsed = ConfigSchema.safeParse(merged)

@@ -98,6 +98,13 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    arm: z
+      .object({
+        /** Role assignments take effect this long after they are made (Azure documents up to 5 minutes; 0 = at once). */
+        roleAssignmentPropagation: duration.default(0),
+      })
+      .strict()
+      .prefault({}),
     limits: z
       .object({
         /** Largest accepted token-service request body. */
@@ -106,6 +113,12 @@ export const ConfigSchema = z
           .int()
           .positive()
           .default(1024 * 1024),
+        /** ARM refuses larger bodies with 413 RequestContentTooLarge (4 MB, as Azure). */
+        armMaxBodyBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024),
       })
       .strict()
       .prefault({}),

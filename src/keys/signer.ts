@@ -14,7 +14,9 @@ export function createSigner(opts: { threads: number }): Signer {
   const keys = new Map<string, KeyObject>()
   if (opts.threads <= 0) {
     return {
-      load: (kid, key) => void keys.set(kid, key),
+      load(kid, key) {
+        if (!keys.has(kid)) keys.set(kid, key)
+      },
       async sign(kid, input) {
         const key = keys.get(kid)
         if (!key) throw new Error(`signer: unknown kid ${kid}`)
@@ -27,6 +29,7 @@ export function createSigner(opts: { threads: number }): Signer {
   const pending = new Map<number, Pending>()
   const inflight: number[] = []
   let next = 0
+  let closed = false
   const workers = Array.from({ length: opts.threads }, (_, i) => {
     const w = new Worker(new URL('./sign-worker.mjs', import.meta.url), { execArgv: [] })
     w.unref()
@@ -42,6 +45,11 @@ export function createSigner(opts: { threads: number }): Signer {
       for (const p of pending.values()) p.reject(e)
       pending.clear()
     })
+    // A terminated worker answers nothing: settle what is still waiting instead of leaving it pending forever.
+    w.on('exit', () => {
+      for (const p of pending.values()) p.reject(new Error('signer closed'))
+      pending.clear()
+    })
     inflight.push(0)
     return w
   })
@@ -53,6 +61,7 @@ export function createSigner(opts: { threads: number }): Signer {
       for (const w of workers) w.postMessage({ type: 'key', kid, pkcs8 })
     },
     sign(kid, input) {
+      if (closed) return Promise.reject(new Error('signer closed'))
       if (!keys.has(kid)) return Promise.reject(new Error(`signer: unknown kid ${kid}`))
       // least-loaded worker
       let best = 0
@@ -69,6 +78,7 @@ export function createSigner(opts: { threads: number }): Signer {
       })
     },
     async close() {
+      closed = true
       await Promise.all(workers.map((w) => w.terminate()))
     },
   }

@@ -1,5 +1,6 @@
 import { timingSafeEqual, createHash } from 'node:crypto'
 import { Hono } from 'hono'
+import type { AccessControl } from '../arm/index.ts'
 import type { AuditLog, AuditQuery } from '../audit/index.ts'
 import type { Config } from '../config/index.ts'
 import { redactConfig } from '../config/index.ts'
@@ -29,6 +30,7 @@ const sha = (s: string) => createHash('sha256').update(s).digest()
 
 /** The admin API under /_azid: health (open), everything else behind the admin key. */
 export function createAdminApp(deps: {
+  access: AccessControl
   config: Config
   adminKey: string
   endpoints: () => Endpoints
@@ -83,6 +85,40 @@ export function createAdminApp(deps: {
     query.limit = q.limit ? Math.min(Number(q.limit), 10_000) : 100
     if (q.order === 'asc') query.order = 'asc'
     return c.json({ value: await deps.audit.query(query) })
+  })
+
+  app.get('/_azid/access/explain', (c) => {
+    const q = c.req.query()
+    if (!q.principal || !q.action || !q.scope)
+      return c.json({ error: { code: 'BadRequest', message: 'principal, action and scope are required' } }, 400)
+    const d = deps.access.explain({
+      principalId: q.principal,
+      action: q.action,
+      scope: q.scope,
+      kind: q.dataAction === 'true' ? 'dataAction' : 'action',
+    })
+    return c.json({
+      allowed: d.allowed,
+      principalId: d.principalId,
+      action: d.action,
+      scope: d.scope,
+      kind: d.kind,
+      grant: d.grant
+        ? {
+            assignmentId: d.grant.assignment.id,
+            assignmentScope: d.grant.assignment.scope,
+            roleDefinitionId: d.grant.role.id,
+            roleName: d.grant.role.roleName,
+            permission: d.grant.pattern,
+          }
+        : null,
+      considered: (d.considered ?? []).map((x) => ({
+        assignmentId: x.assignment.id,
+        assignmentScope: x.assignment.scope,
+        roleName: x.roleName,
+        reason: x.reason,
+      })),
+    })
   })
 
   app.get('/_azid/device', async (c) => c.json({ value: await deps.sts.pendingDeviceCodes() }))

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs'
+import type { ArmStore } from '../arm/index.ts'
 import type { Config } from '../config/index.ts'
 import type { DirectoryService } from '../directory/index.ts'
 import type { Ids } from '../kernel/ids.ts'
-import { opaqueToken } from '../kernel/ids.ts'
+import { nameGuid, opaqueToken } from '../kernel/ids.ts'
 import { writePrivateFile } from './files.ts'
 
 export interface BootstrapCredentials {
@@ -106,5 +107,52 @@ export async function bootstrapDirectory(deps: {
     userPassword: config.bootstrap.userPassword ?? (sameClient ? (fromFile?.userPassword ?? null) : null),
     userId: d.userId,
     created: false,
+  }
+}
+
+/** Owner of the default subscription */
+export const OWNER_ROLE_ID = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635'
+
+/**
+ * The default subscription, and Owner on it for the bootstrap administrator and user. Ids are derived from names,
+ * so every node (and every restart) writes the same rows.
+ */
+export async function bootstrapSubscription(deps: {
+  config: Config
+  store: ArmStore
+  creds: BootstrapCredentials
+  now: number
+}): Promise<void> {
+  const { config, store, creds } = deps
+  const sub = config.subscription.id.toLowerCase()
+  if (!(await store.getSubscription(sub)))
+    await store.putSubscription({
+      id: sub,
+      tenantId: creds.tenantId,
+      displayName: config.subscription.displayName,
+      state: 'Enabled',
+      createdAt: deps.now,
+    })
+  const grants: [string, 'ServicePrincipal' | 'User'][] = [
+    [creds.servicePrincipalId, 'ServicePrincipal'],
+    [creds.userId, 'User'],
+  ]
+  for (const [principalId, principalType] of grants) {
+    const id = nameGuid('azid-bootstrap-owner', `${sub}/${principalId}`)
+    if (await store.getRoleAssignment(id)) continue
+    await store.putRoleAssignment({
+      id,
+      scope: `/subscriptions/${sub}`,
+      roleDefinitionId: OWNER_ROLE_ID,
+      principalId,
+      principalType,
+      description: 'azid bootstrap administrator',
+      condition: null,
+      conditionVersion: null,
+      createdAt: deps.now,
+      updatedAt: deps.now,
+      createdBy: null,
+      updatedBy: null,
+    })
   }
 }

@@ -3,7 +3,9 @@ import { type Server as HttpsServer, createServer as createHttpsServer } from 'n
 import type { AddressInfo } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
+import { type AccessControl, createAccessControl, createArmApp, defaultRegistry } from '../arm/index.ts'
 import { createAuditLog } from '../audit/index.ts'
+import { createTokenVerifier } from '../auth/index.ts'
 import type { Config } from '../config/index.ts'
 import { createDirectoryService } from '../directory/index.ts'
 import { type Clock, systemClock } from '../kernel/clock.ts'
@@ -12,6 +14,7 @@ import { type Ids, opaqueToken, systemIds } from '../kernel/ids.ts'
 import { type Logger, createLogger } from '../kernel/log.ts'
 import { createKeyService, createSigner, ensurePki, type KeyService } from '../keys/index.ts'
 import {
+  createArmStore,
   createAuditStore,
   createDirectoryStore,
   createKeyStore,
@@ -28,7 +31,7 @@ import {
   type StsService,
 } from '../sts/index.ts'
 import { type Endpoints, createAdminApp } from './admin-routes.ts'
-import { type BootstrapCredentials, bootstrapDirectory } from './bootstrap.ts'
+import { type BootstrapCredentials, bootstrapDirectory, bootstrapSubscription } from './bootstrap.ts'
 import { decodeKey, readOrCreateSecret, writePrivateFile } from './files.ts'
 import { type Surface, createDispatcher } from './http.ts'
 import type { AuditLog } from '../audit/index.ts'
@@ -61,6 +64,7 @@ export interface AzidServer {
   readonly directory: DirectoryService
   readonly sts: StsService
   readonly audit: AuditLog
+  readonly access: AccessControl
   readonly dataDir: string
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then releases everything. */
   close(opts?: { graceMs?: number }): Promise<void>
@@ -92,7 +96,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   const dataDir = resolve(config.dataDir)
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
 
-  const database = await openDatabase({ dsn: config.store.dsn, dataDir })
+  const database = await openDatabase({ dsn: config.store.dsn, dataDir, nodeId: ids.uuid() })
   const closers: (() => Promise<void> | void)[] = [() => database.close()]
   try {
     const kek = config.keys.encryptionKey
@@ -148,6 +152,16 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
 
     const directory = createDirectoryService({ store: createDirectoryStore(database.db), clock, ids })
     const bootstrap = await bootstrapDirectory({ config, directory, ids, file: join(dataDir, 'bootstrap.json') })
+    const armStore = createArmStore(database.db, database.dialect)
+    await bootstrapSubscription({ config, store: armStore, creds: bootstrap, now: clock.now() })
+    const access = await createAccessControl({
+      store: armStore,
+      feed: database.feed,
+      clock,
+      logger,
+      propagationDelayMs: parseDuration(config.arm.roleAssignmentPropagation),
+    })
+    closers.unshift(() => access.close())
 
     const audit = createAuditLog({ store: createAuditStore(database.db), clock, ids, logger })
     closers.unshift(() => audit.close())
@@ -188,6 +202,46 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       if (!endpoints) throw new Error('endpoints requested before listen')
       return endpoints
     }
+    // Tenants change rarely; a short cache keeps the lookup off every authenticated request.
+    const tenantCache = new Map<string, { at: number; known: boolean }>()
+    const verifier = createTokenVerifier({
+      publicKey: (kid) => keys.publicKey(kid),
+      isKnownTenant: async (tid) => {
+        const hit = tenantCache.get(tid)
+        if (hit && clock.now() - hit.at < 5000) return hit.known
+        const known = (await directory.store.getTenant(tid)) !== undefined
+        tenantCache.set(tid, { at: clock.now(), known })
+        return known
+      },
+      issuerOrigins: () => issuerOrigins,
+      clock,
+      clockSkewMs: settings.clockSkewMs,
+    })
+    const issuerOrigins: string[] = ['https://login.microsoftonline.com', 'https://login.windows.net']
+    const registry = defaultRegistry()
+    const armApp = createArmApp(
+      {
+        store: armStore,
+        access,
+        verifier,
+        audit,
+        clock,
+        ids,
+        logger,
+        settings: {
+          tenantId: bootstrap.tenantId,
+          defaultSubscriptionId: config.subscription.id,
+          maxBodyBytes: config.limits.armMaxBodyBytes,
+          loginEndpoint: () => '',
+          graphEndpoint: () => 'https://graph.microsoft.com',
+          storageSuffix: 'core.windows.net',
+          keyVaultDns: '.vault.azure.net',
+        },
+        hooks: {},
+      },
+      registry,
+      { fallbackHost: `${config.listen.host}:${config.listen.httpsPort}` },
+    )
     const stsApp = createStsApp({
       sts,
       keys,
@@ -199,6 +253,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       fallbackHost: `${config.listen.host}:${config.listen.httpsPort}`,
     })
     const adminApp = createAdminApp({
+      access,
       config,
       adminKey,
       endpoints: getEndpoints,
@@ -210,8 +265,16 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       version: VERSION,
       dialect: database.dialect,
     })
+    const ARM_HOSTS = new Set(['management.azure.com', 'management.core.windows.net'])
+    const STS_HOSTS = new Set(['login.microsoftonline.com', 'login.windows.net'])
+    const ARM_PATH = /^\/(subscriptions|tenants|providers|metadata\/endpoints)(\/|$)/i
     const surfaces: Surface[] = [
       { name: 'admin', matches: ({ path }) => path.startsWith('/_azid/'), fetch: adminApp.fetch },
+      {
+        name: 'arm',
+        matches: ({ host, path }) => ARM_HOSTS.has(host) || (!STS_HOSTS.has(host) && ARM_PATH.test(path)),
+        fetch: armApp.fetch,
+      },
       { name: 'sts', matches: () => true, fetch: stsApp.fetch },
     ]
     const notFound = () => new Response('Not Found', { status: 404 })
@@ -233,6 +296,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     const servers = [httpsTcp, httpsSock]
 
     const port = (httpsTcp.address() as AddressInfo).port
+    issuerOrigins.push(`https://127.0.0.1:${port}`, `https://localhost:${port}`)
     const hostForUrl = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host
     const base = `https://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}`
     endpoints = {
@@ -271,6 +335,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       directory,
       sts,
       audit,
+      access,
       dataDir,
       close(o = {}) {
         closing ??= (async () => {

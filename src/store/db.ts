@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3'
 import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
 import * as m0001 from './migrations/0001-init.ts'
+import * as m0002 from './migrations/0002-arm.ts'
 import type { Db } from './schema.ts'
 
 export type DialectName = 'sqlite' | 'postgres'
@@ -13,18 +14,86 @@ export interface Database {
   dialect: DialectName
   /** Human-readable location, safe to print (no password). */
   location: string
+  /** Change notifications to every node on this store (PostgreSQL NOTIFY; in-process for SQLite). */
+  feed: Feed
   close(): Promise<void>
+}
+
+export interface Feed {
+  publish(channel: string, payload: string): Promise<void>
+  subscribe(channel: string, fn: (payload: string) => void): Promise<() => Promise<void>>
+}
+
+/** SQLite has one writer process: notifications stay in process (and are already applied by the writer). */
+function localFeed(): Feed {
+  return {
+    async publish() {},
+    async subscribe() {
+      return async () => {}
+    },
+  }
+}
+
+/** PostgreSQL LISTEN/NOTIFY on a dedicated connection; notifications from this node itself are skipped. */
+function pgFeed(pool: pg.Pool, nodeId: string): Feed {
+  const handlers = new Map<string, Set<(p: string) => void>>()
+  let client: pg.PoolClient | undefined
+  let connecting: Promise<pg.PoolClient> | undefined
+  const channelName = (c: string) => `azid_${c.replace(/[^a-z0-9_]/gi, '')}`
+  const connect = async () => {
+    if (client) return client
+    connecting ??= pool.connect().then((c) => {
+      client = c
+      c.on('notification', (n) => {
+        const payload = n.payload ?? ''
+        const sep = payload.indexOf('|')
+        if (payload.slice(0, sep) === nodeId) return
+        for (const [ch, fns] of handlers)
+          if (channelName(ch) === n.channel) for (const fn of fns) fn(payload.slice(sep + 1))
+      })
+      return c
+    })
+    return connecting
+  }
+  return {
+    async publish(channel, payload) {
+      await pool.query('SELECT pg_notify($1, $2)', [channelName(channel), `${nodeId}|${payload}`])
+    },
+    async subscribe(channel, fn) {
+      const c = await connect()
+      let set = handlers.get(channel)
+      if (!set) {
+        set = new Set()
+        handlers.set(channel, set)
+        await c.query(`LISTEN ${channelName(channel)}`)
+      }
+      set.add(fn)
+      return async () => {
+        set?.delete(fn)
+        if (set?.size === 0 && client) {
+          handlers.delete(channel)
+          await client.query(`UNLISTEN ${channelName(channel)}`).catch(() => {})
+        }
+        if (handlers.size === 0 && client) {
+          client.release()
+          client = undefined
+          connecting = undefined
+        }
+      }
+    },
+  }
 }
 
 const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, d: DialectName): Promise<void> }> = {
   '0001-init': m0001,
+  '0002-arm': m0002,
 }
 
 /**
  * Opens the store named by a DSN: `sqlite` (azid.db in dataDir), `sqlite:<path>`, `memory`, or `postgres://…`,
  * and brings its schema up to date.
  */
-export async function openDatabase(opts: { dsn: string; dataDir: string }): Promise<Database> {
+export async function openDatabase(opts: { dsn: string; dataDir: string; nodeId?: string }): Promise<Database> {
   const { dsn, dataDir } = opts
   let database: Database
   if (dsn.startsWith('postgres://') || dsn.startsWith('postgresql://')) {
@@ -37,11 +106,17 @@ export async function openDatabase(opts: { dsn: string; dataDir: string }): Prom
           oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
       },
     })
+    // An idle client whose connection the server ends (restart, failover, pg_terminate_backend) emits 'error' on the
+    // pool, and an unhandled 'error' event ends the process. The pool has already dropped that client; the next
+    // query connects afresh, so there is nothing else to do.
+    pool.on('error', () => {})
     const db = new Kysely<Db>({ dialect: new PostgresDialect({ pool }) })
+    const feed = pgFeed(pool, opts.nodeId ?? `pid-${process.pid}`)
     database = {
       db,
       dialect: 'postgres',
       location: dsn.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'),
+      feed,
       close: () => db.destroy(),
     }
   } else if (dsn === 'memory' || dsn === 'sqlite' || dsn.startsWith('sqlite:')) {
@@ -57,7 +132,7 @@ export async function openDatabase(opts: { dsn: string; dataDir: string }): Prom
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('busy_timeout = 5000')
     const db = new Kysely<Db>({ dialect: new SqliteDialect({ database: sqlite }) })
-    database = { db, dialect: 'sqlite', location: file, close: () => db.destroy() }
+    database = { db, dialect: 'sqlite', location: file, feed: localFeed(), close: () => db.destroy() }
   } else {
     throw new TypeError(
       `store.dsn: expected sqlite, sqlite:<path>, memory or postgres://…, got '${dsn.split(':')[0]}:…'`,

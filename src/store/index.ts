@@ -1,5 +1,6 @@
 export { createAuditStore } from './audit-store.ts'
-export { type Database, type DialectName, openDatabase } from './db.ts'
+export { type Database, type DialectName, type Feed, openDatabase } from './db.ts'
 export { createDirectoryStore } from './directory-store.ts'
 export { createKeyStore } from './keys-store.ts'
 export { createStsStateStore } from './sts-store.ts'
+export { createArmStore } from './arm-store.ts'

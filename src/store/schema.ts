@@ -149,4 +149,61 @@ export interface Db {
     request_id: string | null
     details: string | null
   }
+  subscriptions: { id: string; tenant_id: string; display_name: string; state: string; created_at: number }
+  resource_groups: {
+    id_key: string
+    subscription_id: string
+    name: string
+    location: string
+    tags: string
+    managed_by: string | null
+    state: string
+    created_at: number
+    updated_at: number
+  }
+  resources: {
+    id_key: string
+    id: string
+    subscription_id: string
+    rg_key: string | null
+    type: string
+    type_key: string
+    name: string
+    parent_key: string | null
+    location: string | null
+    tags: string
+    properties: string
+    identity: string | null
+    extra: string
+    etag: string
+    created_at: number
+    updated_at: number
+    created_by: string | null
+  }
+  role_definitions: {
+    id: string
+    scope: string
+    role_name: string
+    description: string
+    assignable_scopes: string
+    permissions: string
+    created_at: number
+    updated_at: number
+    created_by: string | null
+  }
+  role_assignments: {
+    id: string
+    scope: string
+    scope_key: string
+    role_definition_id: string
+    principal_id: string
+    principal_type: string
+    description: string | null
+    condition: string | null
+    condition_version: string | null
+    created_at: number
+    updated_at: number
+    created_by: string | null
+    updated_by: string | null
+  }
 }

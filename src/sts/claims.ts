@@ -18,8 +18,11 @@ export function tokenWindow(nowMs: number, lifetimeMs: number): TimeWindow {
   return { iat: now - 300, nbf: now - 300, exp: now + Math.floor(lifetimeMs / 1000) }
 }
 
-/** Seconds left from now, as Entra reports them (a 1 h token says 3599). */
-export const expiresIn = (nowMs: number, exp: number) => Math.max(0, exp - Math.ceil(nowMs / 1000))
+/**
+ * Seconds left from now, as Entra reports them: a 1 h token says 3599 (TOK-005), also when `now` falls on a whole
+ * second (rounding up alone would say 3600 there).
+ */
+export const expiresIn = (nowMs: number, exp: number) => Math.max(0, exp - Math.floor(nowMs / 1000) - 1)
 
 const opaque = (ids: Ids, n: number) => base64url(ids.bytes(n))
 

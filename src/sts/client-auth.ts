@@ -96,7 +96,11 @@ export async function findClient(
       tenantId: tenant.kind === 'tenant' ? tenant.tenant.id : null,
     }
   }
-  throw new StsError('clientNotFound', { clientId, tenant: tenant.path })
+  // Since 2023 Entra names the tenant by its display name here, even when the request used the GUID (docs/wire §4).
+  throw new StsError('clientNotFound', {
+    clientId,
+    tenant: tenant.kind === 'tenant' ? tenant.tenant.displayName : tenant.path,
+  })
 }
 
 const norm = (s: string) => s.trim().replace(/\/+$/, '').toLowerCase()

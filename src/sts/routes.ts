@@ -113,8 +113,16 @@ export function createStsApp(deps: StsAppDeps): Hono<Env> {
     return parseFormStrict(body.toString('utf8'))
   }
 
+  const refuse = (c: Context<Env>, version: 1 | 2, err: unknown) =>
+    deps.sts.refuseToken({ version, requestId: c.get('requestId'), host: c.get('host'), err })
   const token = (version: 1 | 2) => async (c: Context<Env>) => {
-    const params = await readForm(c)
+    let params: Params
+    try {
+      params = await readForm(c)
+    } catch (err) {
+      refuse(c, version, err)
+      throw err
+    }
     const result = await deps.sts.token({
       version,
       tenantSegment: c.req.param('tenant') as string,
@@ -126,10 +134,15 @@ export function createStsApp(deps: StsAppDeps): Hono<Env> {
     })
     return c.json(tokenBody(result), 200, NO_STORE)
   }
-  const postOnly = (c: Context<Env>) => fail(c, new StsError('methodNotAllowed', { method: c.req.method }))
+  const postOnly = (version: 1 | 2) => (c: Context<Env>) => {
+    const err = new StsError('methodNotAllowed', { method: c.req.method })
+    refuse(c, version, err)
+    return fail(c, err)
+  }
   app.post('/:tenant/oauth2/v2.0/token', token(2))
   app.post('/:tenant/oauth2/token', token(1))
-  app.on(['GET', 'PUT', 'DELETE', 'PATCH'], ['/:tenant/oauth2/v2.0/token', '/:tenant/oauth2/token'], postOnly)
+  app.on(['GET', 'PUT', 'DELETE', 'PATCH'], '/:tenant/oauth2/v2.0/token', postOnly(2))
+  app.on(['GET', 'PUT', 'DELETE', 'PATCH'], '/:tenant/oauth2/token', postOnly(1))
 
   const devicecode = (version: 1 | 2) => async (c: Context<Env>) => {
     const params = await readForm(c)

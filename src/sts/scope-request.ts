@@ -37,6 +37,10 @@ export async function resolveUserRequest(deps: StsDeps, tenant: Tenant, r: Store
     permissions: parsed.resource === null ? ['openid', 'profile', 'email'] : parsed.permissions,
   })
   const granted = resource.scopes.map((s) => (parsed.resource === null ? s : `${parsed.resource}/${s}`))
+  // Entra echoes `<resource>/.default` after the granted permissions (az's cache shows
+  // "https://management.core.windows.net//user_impersonation https://management.core.windows.net//.default"):
+  // MSAL caches the token under the response scopes, so without it every silent call for `.default` misses.
+  if (parsed.isDefault && parsed.resource !== null) granted.push(`${parsed.resource}/.default`)
   const oidc = r.scope
     .split(/\s+/)
     .filter((s) => ['openid', 'profile', 'offline_access', 'email'].includes(s.toLowerCase()))

@@ -39,6 +39,8 @@ export interface AuthorizeRequest {
 
 export interface StsService {
   token(req: TokenRequest): Promise<TokenResult>
+  /** Records a token request refused before it reached `token` (unreadable or oversized body, wrong method). */
+  refuseToken(q: Pick<TokenRequest, 'version' | 'requestId' | 'host'> & { err: unknown }): void
   startDeviceCode(q: {
     version: 1 | 2
     tenantSegment: string
@@ -94,6 +96,27 @@ function firstPartyRedirectAllowed(uri: string): boolean {
 
 export function createStsService(deps: StsDeps): StsService {
   const grants = grantRegistry()
+
+  function recordRefusal(
+    req: Pick<TokenRequest, 'version' | 'requestId' | 'host' | 'params' | 'basic'>,
+    notes: AuditNotes & { grantType?: string },
+    err: unknown,
+  ): void {
+    deps.audit.record({
+      kind: 'token',
+      result: 'failure',
+      tenantId: notes.tenantId ?? null,
+      clientId: notes.clientId ?? req.params.get('client_id') ?? req.basic?.clientId ?? null,
+      principalId: notes.principalId ?? null,
+      host: req.host,
+      audience: notes.audience ?? null,
+      grantType: notes.grantType ?? null,
+      requestId: req.requestId,
+      errorCode: isDomainError(err) ? err.code : 'serverError',
+      reason: isDomainError(err) ? (err.detail ?? err.code) : 'internal error',
+      details: { endpoint: req.version === 1 ? 'v1' : 'v2' },
+    })
+  }
 
   async function runToken(req: TokenRequest, notes: AuditNotes & { grantType?: string }): Promise<TokenResult> {
     const tenant = await resolveTenant(deps.directory.store, req.tenantSegment)
@@ -151,24 +174,13 @@ export function createStsService(deps: StsDeps): StsService {
       } catch (err) {
         const pending = isDomainError(err) && (err.code === 'authorizationPending' || err.code === 'slowDown')
         // Polling answers are part of a working flow, not refusals; they would flood the log.
-        if (!pending) {
-          deps.audit.record({
-            kind: 'token',
-            result: 'failure',
-            tenantId: notes.tenantId ?? null,
-            clientId: notes.clientId ?? req.params.get('client_id') ?? req.basic?.clientId ?? null,
-            principalId: notes.principalId ?? null,
-            host: req.host,
-            audience: notes.audience ?? null,
-            grantType: notes.grantType ?? null,
-            requestId: req.requestId,
-            errorCode: isDomainError(err) ? err.code : 'serverError',
-            reason: isDomainError(err) ? (err.detail ?? err.code) : 'internal error',
-            details: { endpoint: req.version === 1 ? 'v1' : 'v2' },
-          })
-        }
+        if (!pending) recordRefusal(req, notes, err)
         throw err
       }
+    },
+
+    refuseToken(q) {
+      recordRefusal({ ...q, params: new Map(), basic: null }, {}, q.err)
     },
 
     async startDeviceCode(q) {

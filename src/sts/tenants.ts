@@ -7,7 +7,8 @@ export type TenantRef =
   | { kind: 'tenant'; tenant: Tenant; path: string }
   | { kind: 'multi'; alias: 'common' | 'organizations' | 'consumers'; path: string }
 
-const DOMAIN_RE = /^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/i
+/** A DNS name, or a single label: Entra looks `secrets` up as a tenant name (90002), not as malformed (900023). */
+const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z][a-z0-9-]{0,62}$/i
 
 export async function resolveTenant(store: DirectoryStore, segment: string): Promise<TenantRef> {
   const lower = segment.toLowerCase()

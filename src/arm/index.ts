@@ -1,0 +1,18 @@
+import { AUTHORIZATION_TYPES } from './providers/authorization.ts'
+import { HOST_TYPES } from './providers/hosts.ts'
+import { MANAGED_IDENTITY_TYPES } from './providers/managed-identity.ts'
+import { createRegistry, type Registry, type ResourceType } from './registry.ts'
+
+export { type AccessControl, createAccessControl } from './access.ts'
+export type { ArmDeps, ArmHooks, ArmSettings } from './context.ts'
+export { ARM_ERRORS, ArmError, type ArmErrorCode } from './errors.ts'
+export type { AttachedUserIdentity, IdentityState, Resource, ResourceGroup, Subscription } from './model.ts'
+export type { ArmStore, ChangeFeed } from './ports.ts'
+export { HOST_TYPE_NAMES } from './providers/hosts.ts'
+export { createArmApp } from './routes.ts'
+export type { Registry, ResourceType } from './registry.ts'
+
+/** Every resource type azid's ARM serves. Later providers (Storage, Key Vault…) add theirs here. */
+export function defaultRegistry(extra: readonly ResourceType[] = []): Registry {
+  return createRegistry([...MANAGED_IDENTITY_TYPES, ...HOST_TYPES, ...AUTHORIZATION_TYPES, ...extra])
+}

@@ -1,0 +1,8 @@
+export { AUDIENCES } from './audiences.ts'
+export {
+  AuthError,
+  type AuthErrorCode,
+  createTokenVerifier,
+  type TokenVerifier,
+  type VerifiedToken,
+} from './verifier.ts'

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { base64url, isGuid, nameGuid, opaqueToken, sequentialIds, systemIds } from './ids.ts'
+
+describe('isGuid', () => {
+  test('accepts the 8-4-4-4-12 hex form in any case, nothing else', () => {
+    assert.equal(isGuid('4f1c2a9e-6b3d-4e8a-9c71-2d5f0b8e3a14'), true)
+    assert.equal(isGuid('4F1C2A9E-6B3D-4E8A-9C71-2D5F0B8E3A14'), true)
+    assert.equal(isGuid('00000003-0000-0000-c000-000000000000'), true)
+    for (const bad of [
+      '',
+      '4f1c2a9e6b3d4e8a9c712d5f0b8e3a14',
+      '{4f1c2a9e-6b3d-4e8a-9c71-2d5f0b8e3a14}',
+      '4f1c2a9e-6b3d-4e8a-9c71-2d5f0b8e3a1',
+      '4f1c2a9e-6b3d-4e8a-9c71-2d5f0b8e3a14 ',
+      'g f1c2a9e-6b3d-4e8a-9c71-2d5f0b8e3a1',
+      'https://management.azure.com/',
+    ])
+      assert.equal(isGuid(bad), false, bad)
+  })
+})
+
+describe('nameGuid', () => {
+  test('is stable, version-5 shaped (version 5, RFC 4122 variant) and lower case', () => {
+    const a = nameGuid('ns', 'name')
+    assert.equal(nameGuid('ns', 'name'), a)
+    assert.ok(isGuid(a))
+    assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  })
+
+  test('differs by namespace and by name, and the separator keeps them apart', () => {
+    const a = nameGuid('ns', 'name')
+    assert.notEqual(nameGuid('ns2', 'name'), a)
+    assert.notEqual(nameGuid('ns', 'name2'), a)
+    assert.notEqual(nameGuid('a', 'bc'), nameGuid('ab', 'c'))
+  })
+})
+
+describe('sequentialIds', () => {
+  test('uuids count up and are valid v4-shaped GUIDs', () => {
+    const ids = sequentialIds()
+    assert.equal(ids.uuid(), '00000000-0000-4000-8000-000000000001')
+    assert.equal(ids.uuid(), '00000000-0000-4000-8000-000000000002')
+    assert.ok(isGuid(ids.uuid()))
+  })
+
+  test('bytes are deterministic per seed, of the length asked, and do not repeat', () => {
+    const a = sequentialIds('s')
+    const b = sequentialIds('s')
+    const x = a.bytes(50)
+    assert.equal(x.length, 50)
+    assert.deepEqual(b.bytes(50), x)
+    assert.notDeepEqual(a.bytes(50), x)
+    assert.notDeepEqual(sequentialIds('t').bytes(50), x)
+    assert.equal(a.bytes(0).length, 0)
+  })
+})
+
+describe('systemIds, base64url, opaqueToken', () => {
+  test('system uuids are GUIDs and differ; bytes have the length asked', () => {
+    assert.ok(isGuid(systemIds.uuid()))
+    assert.notEqual(systemIds.uuid(), systemIds.uuid())
+    assert.equal(systemIds.bytes(7).length, 7)
+  })
+
+  test('opaqueToken is base64url of the requested entropy', () => {
+    assert.equal(base64url(Buffer.from([0xfb, 0xff])), '-_8')
+    const t = opaqueToken(sequentialIds('o'))
+    assert.match(t, /^[A-Za-z0-9_-]{43}$/)
+    assert.equal(opaqueToken(sequentialIds('o'), 16).length, 22)
+  })
+})

@@ -1,0 +1,2 @@
+export { isGuid } from './ids.ts'
+export { idKey } from './resource-id.ts'
