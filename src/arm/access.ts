@@ -42,16 +42,25 @@ export async function createAccessControl(deps: {
 }): Promise<AccessControl> {
   const catalogue = createRoleCatalogue(builtInRoles())
   for (const d of await deps.store.listRoleDefinitions()) catalogue.put(d)
-  const index = createAssignmentIndex(await deps.store.listRoleAssignments())
+  const initial = await deps.store.listRoleAssignments()
+  const index = createAssignmentIndex(initial)
+  // Assignments already stored when this node starts (the bootstrap administrator's among them) are in force at once:
+  // the delay models replication after a write, and a fresh server must not lock its own administrator out.
+  const preexisting = new Set(initial.map((a) => a.id.toLowerCase()))
 
   const effective = (): AssignmentIndex => index
   const visible = (a: RoleAssignment) =>
-    deps.propagationDelayMs === 0 || a.createdAt + deps.propagationDelayMs <= deps.clock.now()
+    deps.propagationDelayMs === 0 ||
+    preexisting.has(a.id.toLowerCase()) ||
+    a.createdAt + deps.propagationDelayMs <= deps.clock.now()
 
   async function reloadAssignment(id: string): Promise<void> {
     const a = await deps.store.getRoleAssignment(id)
     if (a) index.put(a)
-    else index.remove(id)
+    else {
+      index.remove(id)
+      preexisting.delete(id.toLowerCase())
+    }
   }
   async function reloadRole(id: string): Promise<void> {
     const all = await deps.store.listRoleDefinitions()
@@ -107,7 +116,10 @@ export async function createAccessControl(deps: {
       await deps.feed.publish('rbac', `role:${id}`)
     },
     putLocal: (a) => index.put(a),
-    removeLocal: (id) => index.remove(id),
+    removeLocal: (id) => {
+      index.remove(id)
+      preexisting.delete(id.toLowerCase())
+    },
     assignments: () => index,
     close: () => unsubscribe(),
   }

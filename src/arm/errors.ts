@@ -83,6 +83,16 @@ export const ARM_ERRORS = {
   ),
   InvalidRequestContent: e(400, (a) => `The request content was invalid and could not be deserialized: '${a.reason}'.`),
   RequestContentTooLarge: e(413, () => 'The request content size exceeds the maximum size of 4 MB.'),
+  InvalidResourceGroupLocation: e(
+    409,
+    (a) =>
+      `Invalid resource group location '${a.location}'. The Resource group already exists in location '${a.existing}'.`,
+  ),
+  InvalidResourceLocation: e(
+    400,
+    (a) =>
+      `The resource '${a.name}' already exists in location '${a.existing}' in resource group '${a.resourceGroup}'. A resource with the same name cannot be created in location '${a.location}'. Please select a new resource name.`,
+  ),
   LocationRequired: e(400, () => 'The location property is required for this definition.'),
   InvalidResourceGroup: e(
     400,

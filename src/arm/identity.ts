@@ -197,7 +197,8 @@ export async function applyIdentity(
       action: q.action,
       scope: q.hostId,
       linkedAction: 'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action',
-      linkedScope: ref,
+      // ARM names linked scopes in its stored form, with lower-case `resourcegroups` (arm-errors §3).
+      linkedScope: miResourceId(ref),
     })
   }
   const currentById = new Map((q.current?.user ?? []).map((u) => [u.id.toLowerCase(), u]))

@@ -135,7 +135,16 @@ export function createArmApp(deps: ArmDeps, registry: Registry, opts: { fallback
         try {
           body = JSON.parse(text)
         } catch (e) {
-          throw new ArmError('InvalidRequestContent', { reason: `${(e as Error).message}. Path '', line 1` })
+          // Shaped like the Newtonsoft text ARM quotes: "… Path '', line 1, position N." (arm-errors §6).
+          const msg = (e as Error).message
+          const token = /Unexpected token '(.)'/.exec(msg)?.[1]
+          const at = token === undefined ? -1 : text.indexOf(token)
+          const pos = /position (\d+)/.exec(msg)?.[1] ?? String(at >= 0 ? at : text.length)
+          const lines = text.slice(0, Number(pos)).split('\n')
+          const column = (lines.at(-1) ?? '').length
+          throw new ArmError('InvalidRequestContent', {
+            reason: `${msg.replace(/ in JSON at position \d+.*$/, '')}. Path '', line ${lines.length}, position ${column}.`,
+          })
         }
       }
     }

@@ -46,6 +46,8 @@ Commands:
   device approve CODE [--user UPN]
   device deny CODE [--user UPN]
   logs [--kind K] [--result R] [--principal ID] [--client ID] [--audience A] [--limit N] [--follow] [-o json|table|tsv]
+  access explain --principal ID --action A --scope S [--data-action]
+                             which assignment, role and permission allow an action, or why none does (exit 3 when denied)
   token decode TOKEN         print a JWT's header and claims (no verification; '-' reads stdin)
   version
 
@@ -223,6 +225,39 @@ export async function runCli(
               : formatRows(rowsOf(next.value), cols, 'tsv')
           io.out(body)
         }
+      }
+      case 'access': {
+        const p = parseArgs(rest, { booleans: ['data-action', 'help'] })
+        rejectUnknown(p, [...COMMON, 'principal', 'action', 'scope', 'data-action'])
+        const principal = flag(p, 'principal')
+        const action = flag(p, 'action')
+        const scope = flag(p, 'scope')
+        if (sub !== 'explain' || !principal || !action || !scope)
+          throw new UsageError(
+            'usage: azid access explain --principal OBJECT_ID --action ACTION --scope SCOPE [--data-action]',
+          )
+        const qs = new URLSearchParams({
+          principal,
+          action,
+          scope,
+          dataAction: has(p, 'data-action') ? 'true' : 'false',
+        })
+        const r = await adminRequest<{
+          allowed: boolean
+          grant: { roleName: string; assignmentScope: string; assignmentId: string; permission: string } | null
+          considered: { roleName: string; assignmentScope: string; reason: string }[]
+        }>(target(p, io.env), 'GET', `/_azid/access/explain?${qs}`)
+        if (output(p, 'table') === 'json') io.out(JSON.stringify(r, null, 2))
+        else if (r.allowed && r.grant)
+          io.out(
+            `ALLOWED: role '${r.grant.roleName}' assigned at ${r.grant.assignmentScope} (assignment ${r.grant.assignmentId}) grants '${r.grant.permission}'`,
+          )
+        else {
+          io.out(`DENIED: no role assignment of ${principal} grants ${action} at ${scope}`)
+          for (const c of r.considered) io.out(`  - ${c.roleName} at ${c.assignmentScope}: ${c.reason}`)
+          if (r.considered.length === 0) io.out('  (the principal has no role assignments)')
+        }
+        return r.allowed ? 0 : 3
       }
       case 'token': {
         if (sub !== 'decode') throw new UsageError('usage: azid token decode TOKEN')

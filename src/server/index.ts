@@ -8,6 +8,7 @@ import { createAuditLog } from '../audit/index.ts'
 import { createTokenVerifier } from '../auth/index.ts'
 import type { Config } from '../config/index.ts'
 import { createDirectoryService } from '../directory/index.ts'
+import { createGraphApp } from '../graph/index.ts'
 import { type Clock, systemClock } from '../kernel/clock.ts'
 import { parseDuration } from '../kernel/duration.ts'
 import { type Ids, opaqueToken, systemIds } from '../kernel/ids.ts'
@@ -268,8 +269,30 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     const ARM_HOSTS = new Set(['management.azure.com', 'management.core.windows.net'])
     const STS_HOSTS = new Set(['login.microsoftonline.com', 'login.windows.net'])
     const ARM_PATH = /^\/(subscriptions|tenants|providers|metadata\/endpoints)(\/|$)/i
+    // -- graph: Microsoft Graph subset (src/graph). Writes are for the bootstrap administrator (app and user).
+    const graphApp = createGraphApp(
+      {
+        directory,
+        verifier,
+        audit,
+        clock,
+        ids,
+        logger,
+        isDirectoryAdmin: (oid) => oid === bootstrap.servicePrincipalId || oid === bootstrap.userId,
+      },
+      { fallbackHost: `${config.listen.host}:${config.listen.httpsPort}` },
+    )
+    const GRAPH_PATH = /^\/(v1\.0|beta)(\/|$)/i
+    const graphSurface: Surface = {
+      name: 'graph',
+      matches: ({ host, path }) =>
+        host === 'graph.microsoft.com' || (!ARM_HOSTS.has(host) && !STS_HOSTS.has(host) && GRAPH_PATH.test(path)),
+      fetch: graphApp.fetch,
+    }
+    // -- end graph
     const surfaces: Surface[] = [
       { name: 'admin', matches: ({ path }) => path.startsWith('/_azid/'), fetch: adminApp.fetch },
+      graphSurface,
       {
         name: 'arm',
         matches: ({ host, path }) => ARM_HOSTS.has(host) || (!STS_HOSTS.has(host) && ARM_PATH.test(path)),

@@ -299,11 +299,17 @@ export function createArmStore(db: Kysely<Db>, dialect: DialectName, inTx = fals
         .executeTakeFirst()
       if (dup && dup.id !== row.id) return 'exists'
       const { id: _i, created_at: _c, created_by: _cb, ...update } = row
-      await db
-        .insertInto('role_assignments')
-        .values(row)
-        .onConflict((oc) => oc.column('id').doUpdateSet(update))
-        .execute()
+      try {
+        await db
+          .insertInto('role_assignments')
+          .values(row)
+          .onConflict((oc) => oc.column('id').doUpdateSet(update))
+          .execute()
+      } catch (e) {
+        // A concurrent writer inserted the same (scope, role, principal) under another id.
+        if (/unique|duplicate/i.test(String((e as Error).message))) return 'exists'
+        throw e
+      }
       return 'ok'
     },
     async deleteRoleAssignment(id) {

@@ -5,6 +5,7 @@ import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDiale
 import pg from 'pg'
 import * as m0001 from './migrations/0001-init.ts'
 import * as m0002 from './migrations/0002-arm.ts'
+import * as m0003 from './migrations/0003-faults.ts'
 import type { Db } from './schema.ts'
 
 export type DialectName = 'sqlite' | 'postgres'
@@ -87,6 +88,7 @@ function pgFeed(pool: pg.Pool, nodeId: string): Feed {
 const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, d: DialectName): Promise<void> }> = {
   '0001-init': m0001,
   '0002-arm': m0002,
+  '0003-faults': m0003,
 }
 
 /**

@@ -206,4 +206,15 @@ export interface Db {
     created_by: string | null
     updated_by: string | null
   }
+  fault_rules: {
+    id: string
+    match: string
+    effect: string
+    remaining: number | null
+    probability: number
+    active_from: number | null
+    active_until: number | null
+    description: string | null
+    created_at: number
+  }
 }

@@ -297,8 +297,9 @@ async function putDefinition(ctx: Ctx, t: Target): Promise<ArmResult> {
 }
 
 async function getDefinition(ctx: Ctx, t: Target): Promise<ArmResult> {
-  ctx.authorize(`${RD}/read`, t.parentScope)
   const d = ctx.deps.access.role(t.name as string)
+  // Built-in roles are readable by every authenticated caller at any scope (they are the same everywhere).
+  if (d?.type !== 'BuiltInRole') ctx.authorize(`${RD}/read`, t.parentScope)
   if (!d) throw new ArmError('RoleDefinitionDoesNotExist', { id: t.name as string })
   return { status: 200, body: definitionWire(d, t.parentScope) }
 }
@@ -317,9 +318,14 @@ async function deleteDefinition(ctx: Ctx, t: Target): Promise<ArmResult> {
 
 async function listDefinitions(ctx: Ctx, t: Target): Promise<ArmResult> {
   const scope = t.parentScope
-  ctx.authorize(`${RD}/read`, scope)
+  const canReadCustom = ctx.deps.access.check({
+    principalId: ctx.req.caller.principalId,
+    action: `${RD}/read`,
+    scope,
+  }).allowed
   const filter = (ctx.req.query.get('$filter') ?? '').trim()
-  let roles = ctx.deps.access.roles()
+  // Built-in roles are listed for every authenticated caller; custom roles need read access at the scope.
+  let roles = ctx.deps.access.roles().filter((r) => r.type === 'BuiltInRole' || canReadCustom)
   if (filter) {
     for (const clause of filter.split(/\s+and\s+/i)) {
       const name = /^roleName\s+eq\s+'(.*)'$/i.exec(clause.trim())

@@ -18,6 +18,8 @@ export interface TypeBehaviour {
   /** Carries an `identity` (hosts). legacyArrayBefore: api-versions before this one use `identityIds`. */
   identity?: { legacyArrayBefore?: string; systemOnly?: boolean }
   locationRequired: boolean
+  /** A proxy resource (federated identity credentials): never has a location, not even its parent's. */
+  proxy?: boolean
   /** Checks the name; throws ArmError. */
   validateName?: (name: string) => void
   /** Checks and normalises `properties` of a PUT (the merged result for PATCH); may add computed fields. */
@@ -90,9 +92,12 @@ export function splitType(type: string): { namespace: string; types: string[] } 
 
 /** Names for errors: `Microsoft.Compute/virtualMachines/vm1` → ResourceNotFound args. */
 export function notFound(t: Target, type: string): ArmError {
+  // Nested types interleave names: `Microsoft.Compute/virtualMachines/vm1/extensions/ext1`.
+  const [namespace, ...types] = type.split('/')
+  const path = types.map((ty, i) => (i < types.length - 1 ? `${ty}/${t.names[i] ?? ''}` : ty))
   return new ArmError('ResourceNotFound', {
-    type: type,
-    name: t.names.join('/'),
+    type: [namespace, ...path].join('/'),
+    name: t.names.at(-1) ?? '',
     resourceGroup: t.resourceGroup ?? '',
   })
 }
@@ -176,9 +181,18 @@ export function resourceType(b: TypeBehaviour): ResourceType & { behaviour: Type
       }
       let location: string | null = existing?.location ?? null
       if (typeof req.location === 'string' && req.location.trim() !== '') {
-        location = existing?.location ?? req.location.toLowerCase().replace(/\s+/g, '')
+        const wanted = req.location.toLowerCase().replace(/\s+/g, '')
+        if (mode === 'put' && existing?.location && existing.location !== wanted)
+          throw new ArmError('InvalidResourceLocation', {
+            name: existing.name,
+            existing: existing.location,
+            resourceGroup: t.resourceGroup ?? '',
+            location: req.location,
+          })
+        location = existing?.location ?? wanted
       } else if (!existing && b.locationRequired) throw new ArmError('LocationRequired')
       if (!existing && !b.locationRequired && location === null && parent?.location) location = parent.location
+      if (b.proxy) location = null
 
       const tags = req.tags === undefined ? (existing?.tags ?? {}) : validTags(req.tags)
       let properties: Record<string, unknown>
@@ -201,6 +215,7 @@ export function resourceType(b: TypeBehaviour): ResourceType & { behaviour: Type
 
       let identity = existing?.identity ?? null
       let identityChanged = false
+      let deletedPrincipal: string | null = null
       if (b.identity && req.identity !== undefined && req.identity !== null) {
         if (b.identity.systemOnly) {
           const ty = String((req.identity as { type?: unknown }).type ?? '')
@@ -221,6 +236,7 @@ export function resourceType(b: TypeBehaviour): ResourceType & { behaviour: Type
         })
         identity = applied.state
         identityChanged = applied.changed
+        deletedPrincipal = applied.deletedPrincipal
       }
       const r: Resource = {
         id: existing?.id ?? t.id,
@@ -245,9 +261,11 @@ export function resourceType(b: TypeBehaviour): ResourceType & { behaviour: Type
           message: `The resource '${t.id}' was changed by another request. Retry the operation.`,
         })
       await b.afterWrite?.(ctx, tx, r, !existing)
-      return { r, created: !existing, identityChanged }
+      return { r, created: !existing, identityChanged, deletedPrincipal }
     })
-    if (result.identityChanged) ctx.deps.hooks.hostChanged?.(result.r.id)
+    // Managed-identity endpoints cache hosts: any change to a host (identity, tags, extensions) invalidates it.
+    ctx.deps.hooks.hostChanged?.(result.r.parentId ?? result.r.id)
+    if (result.deletedPrincipal) ctx.deps.hooks.identityDeleted?.(result.deletedPrincipal)
     const rendered = renderResource(b, result.r, ctx.req.apiVersion)
     return {
       status: result.created ? 201 : 200,
@@ -281,6 +299,7 @@ export function resourceType(b: TypeBehaviour): ResourceType & { behaviour: Type
       })
       if (!out) return { status: b.deleteStatus?.absent ?? 204 }
       for (const h of out.hosts) ctx.deps.hooks.hostChanged?.(h)
+      if (b.placement === 'child') ctx.deps.hooks.hostChanged?.(parentIdOf(t))
       for (const p of out.principals) ctx.deps.hooks.identityDeleted?.(p)
       return { status: b.deleteStatus?.deleted ?? 200 }
     },

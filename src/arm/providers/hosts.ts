@@ -33,7 +33,21 @@ function withComputed(
   }
 }
 
-const succeeded = (r: Resource) => ({ ...stripHidden(r.properties), provisioningState: 'Succeeded' })
+const succeeded = (r: Resource) => ({ ...withoutSecrets(stripHidden(r.properties)), provisioningState: 'Succeeded' })
+
+/** Write-only members Azure never returns: admin passwords, extension protected settings, custom data. */
+function withoutSecrets(p: Record<string, unknown>): Record<string, unknown> {
+  const out = structuredClone(p)
+  const scrub = (o: unknown) => {
+    if (typeof o !== 'object' || o === null) return
+    const r = o as Record<string, unknown>
+    for (const k of ['adminPassword', 'protectedSettings', 'protectedSettingsFromKeyVault', 'customData'])
+      if (k in r) delete r[k]
+    for (const v of Object.values(r)) scrub(v)
+  }
+  scrub(out)
+  return out
+}
 
 function stripHidden(p: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(p).filter(([k]) => !k.startsWith('__')))
@@ -100,7 +114,7 @@ export const webSites = resourceType({
   },
   prepareProperties: withComputed(['state', 'defaultHostName', 'hostNames', 'provisioningState'], () => ({})),
   renderProperties: (r) => ({
-    ...stripHidden(r.properties),
+    ...withoutSecrets(stripHidden(r.properties)),
     state: 'Running',
     defaultHostName: `${r.name.toLowerCase()}.azurewebsites.net`,
     hostNames: [`${r.name.toLowerCase()}.azurewebsites.net`],
@@ -152,7 +166,11 @@ export const arcMachines = resourceType({
   prepareProperties: withComputed(['provisioningState', 'status', 'vmId'], (ctx, existing) => ({
     vmId: (existing?.properties.vmId as string | undefined) ?? ctx.deps.ids.uuid(),
   })),
-  renderProperties: (r) => ({ ...stripHidden(r.properties), status: 'Connected', provisioningState: 'Succeeded' }),
+  renderProperties: (r) => ({
+    ...withoutSecrets(stripHidden(r.properties)),
+    status: 'Connected',
+    provisioningState: 'Succeeded',
+  }),
   extraMembers: ['kind'],
 })
 

@@ -6,6 +6,7 @@ import { newManagedIdentityPrincipal, UAMI_TYPE } from '../identity.ts'
 import type { Resource } from '../model.ts'
 import type { ResourceType } from '../registry.ts'
 import { resourceType } from './common.ts'
+import { miResourceId } from '../wire.ts'
 
 /** UAMI-007: 3–128 letters, digits, `-` and `_`, starting with a letter or digit. */
 const UAMI_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_-]{2,127}$/
@@ -13,8 +14,9 @@ const UAMI_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_-]{2,127}$/
 const FIC_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_-]{2,119}$/
 const MAX_FICS = 20
 
+// UAMI-005: the id in the URL has lower-case `resourcegroups`, as the identity's own id.
 const clientSecretUrl = (r: Resource, p: { tenantId: string; principalId: string; clientId: string }) =>
-  `https://control-${r.location ?? 'westus'}.identity.azure.net${r.id}/credentials?tid=${p.tenantId}&oid=${p.principalId}&aid=${p.clientId}`
+  `https://control-${r.location ?? 'westus'}.identity.azure.net${miResourceId(r.id)}/credentials?tid=${p.tenantId}&oid=${p.principalId}&aid=${p.clientId}`
 
 export const userAssignedIdentities = resourceType({
   type: UAMI_TYPE,
@@ -68,6 +70,7 @@ export const federatedIdentityCredentials = resourceType({
   apiVersions: API_VERSIONS.managedIdentity.filter((v) => v >= '2022-01-31-preview'),
   placement: 'child',
   locationRequired: false,
+  proxy: true,
   validateName(name) {
     if (!FIC_NAME.test(name))
       throw new ArmError('InvalidResourceName', {

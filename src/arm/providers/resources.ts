@@ -29,7 +29,8 @@ export const LOCATIONS = [
 export function checkVersion(ctx: Ctx, versions: readonly string[], what: string): void {
   const v = ctx.req.apiVersion
   if (!versions.some((x) => x.toLowerCase() === v.toLowerCase()))
-    throw new ArmError('InvalidApiVersionParameter', { version: v, supported: versions.join(',') }, what)
+    // Microsoft.Resources lists its versions newest first, comma-separated without spaces (arm-errors §4).
+    throw new ArmError('InvalidApiVersionParameter', { version: v, supported: [...versions].reverse().join(',') }, what)
 }
 
 /** Subscriptions the caller can see: those where it holds any role assignment at, above or below them. */
@@ -91,7 +92,9 @@ export async function requireSubscription(ctx: Ctx, id: string) {
 export async function getSubscription(ctx: Ctx, id: string): Promise<ArmResult> {
   checkVersion(ctx, API_VERSIONS.subscriptions, 'subscriptions')
   const s = await requireSubscription(ctx, id)
-  ctx.authorize('Microsoft.Resources/subscriptions/read', `/subscriptions/${s.id}`)
+  // Anyone with access somewhere in the subscription may read it, as GET /subscriptions lists it for them.
+  if (visibleSubscriptions(ctx, [s.id]).length === 0)
+    ctx.authorize('Microsoft.Resources/subscriptions/read', `/subscriptions/${s.id}`)
   return { status: 200, body: subscriptionWire(s, { full: true }) }
 }
 
@@ -161,6 +164,13 @@ export async function resourceGroups(ctx: Ctx, sub: string, rg: string | null): 
       const tags = validTags(b.tags)
       const now = ctx.deps.clock.now()
       const existing = await store.getResourceGroup(sub, rg)
+      const wanted = b.location.toLowerCase().replace(/\s+/g, '')
+      if (existing && existing.location !== wanted)
+        throw new ArmError('InvalidResourceGroupLocation', {
+          location: b.location,
+          existing: existing.location,
+          name: rg,
+        })
       const g: ResourceGroup = {
         subscriptionId: sub,
         name: existing?.name ?? rg,
@@ -260,7 +270,11 @@ export async function listGenericResources(
           .allowed,
     )
     .map((r) => genericResourceWire(r, renderAny(registry, r, ctx.req.apiVersion).identity))
-  if (value.length === 0 && all.length > 0) ctx.authorize('Microsoft.Resources/subscriptions/resources/read', scope)
+  // A caller with no role at, above or below the scope is refused; one with access somewhere inside it gets the
+  // filtered list, even when the filter leaves nothing it may read.
+  const mine = ctx.deps.access.assignments().forPrincipal(ctx.req.caller.principalId)
+  if (!mine.some((a) => isWithinScope(scope, a.scope) || isWithinScope(a.scope, scope)))
+    ctx.authorize('Microsoft.Resources/subscriptions/resources/read', scope)
   return { status: 200, body: { value } }
 }
 
@@ -329,7 +343,8 @@ export function metadataEndpoints(q: {
     graph: 'https://graph.windows.net/',
     name: 'AzureCloud',
     suffixes: {
-      keyVaultDns: q.keyVaultDns,
+      // The real document has no leading dot (`vault.azure.net`); az prepends one (api-shapes §3.6).
+      keyVaultDns: q.keyVaultDns.replace(/^\./, ''),
       storage: q.storageSuffix,
       storageSyncEndpointSuffix: 'afs.azure.net',
       sqlServerHostname: 'database.windows.net',
