@@ -98,6 +98,20 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    mi: z
+      .object({
+        /** `realistic` enforces IMDS's published per-host limits with its 429 (identity: 20/s, 5 at once; other: 5/s). */
+        throttling: z.enum(['off', 'realistic']).default('off'),
+        /** A cached managed-identity token is reissued when less than this is left. */
+        refreshBefore: duration.default('5m'),
+        /** Hosts are re-read from the store at most this often (changes seen by this node apply at once). */
+        hostCache: duration.default('2s'),
+        maxCachedTokens: z.number().int().positive().default(100_000),
+        /** Where Azure Arc challenge files go; @azure/identity and Go accept only /var/opt/azcmagent/tokens. */
+        arcTokenDir: z.string().default('/var/opt/azcmagent/tokens'),
+      })
+      .strict()
+      .prefault({}),
     arm: z
       .object({
         /** Role assignments take effect this long after they are made (Azure documents up to 5 minutes; 0 = at once). */

@@ -1,6 +1,8 @@
 import { timingSafeEqual, createHash } from 'node:crypto'
 import { Hono } from 'hono'
 import type { AccessControl } from '../arm/index.ts'
+import { FaultRuleError, type Faults, FLAVOURS, type Flavour, parseFaultInput } from '../faults/index.ts'
+import type { EndpointMode, ManagedIdentity } from './mi.ts'
 import type { AuditLog, AuditQuery } from '../audit/index.ts'
 import type { Config } from '../config/index.ts'
 import { redactConfig } from '../config/index.ts'
@@ -19,7 +21,7 @@ export interface Endpoints {
   authority: string
   managementUrl: string
   graphUrl: string
-  managedIdentity: { imdsEndpoint: string | null }
+  managedIdentity: { sharedEndpoint: string; sharedSocket: string }
   caCertPath: string
   bootstrap: { clientId: string; clientSecret: string | null; userPrincipalName: string; userPassword: string | null }
   health: string
@@ -30,6 +32,8 @@ const sha = (s: string) => createHash('sha256').update(s).digest()
 
 /** The admin API under /_azid: health (open), everything else behind the admin key. */
 export function createAdminApp(deps: {
+  faults: Faults
+  managedIdentity: ManagedIdentity
   access: AccessControl
   config: Config
   adminKey: string
@@ -46,6 +50,8 @@ export function createAdminApp(deps: {
   const expected = sha(deps.adminKey)
 
   app.onError((err, c) => {
+    if (err instanceof FaultRuleError)
+      return c.json({ error: { code: 'InvalidFaultRule', message: String(err.args.message ?? err.detail) } }, 400)
     if (isDomainError(err)) {
       const entry = STS_ERRORS[err.code as StsErrorKey]
       const message = entry ? `AADSTS${entry.code}: ${entry.text(err.args as Record<string, string>)}` : err.code
@@ -120,6 +126,61 @@ export function createAdminApp(deps: {
       })),
     })
   })
+
+  // -- hosts: what a process needs to act as a host (azid env --host, azid run, startAzid().env(host))
+  app.get('/_azid/hosts', async (c) => {
+    const hosts = await deps.managedIdentity.listHosts()
+    return c.json({
+      value: hosts.map((h) => ({
+        id: h.id,
+        name: h.name,
+        type: h.type,
+        systemAssigned: h.identity?.system ?? null,
+        userAssigned: h.identity?.user ?? [],
+      })),
+    })
+  })
+  app.post('/_azid/hosts/endpoint', async (c) => {
+    const body = (await c.req.json().catch(() => ({}))) as { host?: string; flavour?: string; mode?: string }
+    if (!body.host)
+      return c.json({ error: { code: 'BadRequest', message: 'host is required (a resource id or a name)' } }, 400)
+    if (body.flavour !== undefined && !(FLAVOURS as readonly string[]).includes(body.flavour))
+      return c.json({ error: { code: 'BadRequest', message: `flavour must be one of ${FLAVOURS.join(', ')}` } }, 400)
+    const mode: EndpointMode = body.mode === 'namespace' ? 'namespace' : 'loopback'
+    const found = await deps.managedIdentity.findHost(body.host)
+    if ('error' in found) return c.json({ error: { code: 'HostNotFound', message: found.error } }, 404)
+    const e = await deps.managedIdentity.endpoint({
+      host: found,
+      mode,
+      ...(body.flavour ? { flavour: body.flavour as Flavour } : {}),
+    })
+    return c.json({
+      host: { id: e.host.id, name: e.host.name, type: e.host.type, extensionPort: e.host.extensionPort },
+      flavour: e.flavour,
+      env: e.env,
+      hostUrl: e.hostUrl,
+      hostSocket: e.hostSocket,
+      sharedSocket: e.sharedSocket,
+      httpsSocket: deps.endpoints().namespaceSocket,
+    })
+  })
+
+  // -- fault rules
+  app.get('/_azid/faults', async (c) => c.json({ value: await deps.faults.list() }))
+  app.post('/_azid/faults', async (c) => {
+    const raw = await c.req.json().catch(() => null)
+    const rules = Array.isArray(raw) ? raw : [raw]
+    const inputs = rules.map((r) => parseFaultInput(r))
+    const added = []
+    for (const i of inputs) added.push(await deps.faults.add(i))
+    return c.json({ value: added }, 201)
+  })
+  app.delete('/_azid/faults', async (c) => c.json({ removed: await deps.faults.clear() }))
+  app.delete('/_azid/faults/:id', async (c) =>
+    (await deps.faults.remove(c.req.param('id')))
+      ? c.json({ removed: 1 })
+      : c.json({ error: { code: 'NotFound', message: `no fault rule ${c.req.param('id')}` } }, 404),
+  )
 
   app.get('/_azid/device', async (c) => c.json({ value: await deps.sts.pendingDeviceCodes() }))
   app.post('/_azid/device/:code/:decision{approve|deny}', async (c) => {

@@ -9,7 +9,9 @@ export interface Surface {
   name: string
   /** Serves the request when it returns true. `host` is the Host header without port, lower case. */
   matches(q: { host: string; path: string }): boolean
-  fetch: FetchHandler
+  /** A Hono app's fetch, or `raw` for surfaces that answer on node:http directly (managed-identity endpoints). */
+  fetch?: FetchHandler
+  raw?: (req: IncomingMessage, res: ServerResponse) => void
 }
 
 /**
@@ -31,8 +33,14 @@ export function createDispatcher(q: {
   meta: RequestMeta
   notFound: FetchHandler
 }): (req: IncomingMessage, res: ServerResponse) => void {
-  const listeners = new Map<string, ReturnType<typeof getRequestListener>>()
-  for (const s of q.surfaces) listeners.set(s.name, getRequestListener(s.fetch))
+  const listeners = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>()
+  for (const s of q.surfaces) {
+    if (s.raw) listeners.set(s.name, s.raw)
+    else if (s.fetch) {
+      const l = getRequestListener(s.fetch)
+      listeners.set(s.name, (req, res) => void l(req, res))
+    }
+  }
   const fallback = getRequestListener(q.notFound)
   return (req, res) => {
     setRequestMeta(req, q.meta)
@@ -40,7 +48,8 @@ export function createDispatcher(q: {
     const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase()
     const path = req.url.split('?')[0] as string
     const surface = q.surfaces.find((s) => s.matches({ host, path }))
-    const listener = surface ? listeners.get(surface.name) : fallback
-    void (listener ?? fallback)(req, res)
+    const listener = surface ? listeners.get(surface.name) : undefined
+    if (listener) listener(req, res)
+    else void fallback(req, res)
   }
 }

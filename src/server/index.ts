@@ -3,7 +3,9 @@ import { type Server as HttpsServer, createServer as createHttpsServer } from 'n
 import type { AddressInfo } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
-import { type AccessControl, createAccessControl, createArmApp, defaultRegistry } from '../arm/index.ts'
+import { type AccessControl, type ArmHooks, createAccessControl, createArmApp, defaultRegistry } from '../arm/index.ts'
+import { createFaults, type Faults } from '../faults/index.ts'
+import { type ManagedIdentity, startManagedIdentity } from './mi.ts'
 import { createAuditLog } from '../audit/index.ts'
 import { createTokenVerifier } from '../auth/index.ts'
 import type { Config } from '../config/index.ts'
@@ -18,6 +20,7 @@ import {
   createArmStore,
   createAuditStore,
   createDirectoryStore,
+  createFaultStore,
   createKeyStore,
   createStsStateStore,
   type Database,
@@ -66,6 +69,8 @@ export interface AzidServer {
   readonly sts: StsService
   readonly audit: AuditLog
   readonly access: AccessControl
+  readonly faults: Faults
+  readonly managedIdentity: ManagedIdentity
   readonly dataDir: string
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then releases everything. */
   close(opts?: { graceMs?: number }): Promise<void>
@@ -220,6 +225,8 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     })
     const issuerOrigins: string[] = ['https://login.microsoftonline.com', 'https://login.windows.net']
     const registry = defaultRegistry()
+    // Filled in once the managed-identity endpoints exist: they evict caches when hosts change.
+    const armHooks: ArmHooks = {}
     const armApp = createArmApp(
       {
         store: armStore,
@@ -238,7 +245,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
           storageSuffix: 'core.windows.net',
           keyVaultDns: '.vault.azure.net',
         },
-        hooks: {},
+        hooks: armHooks,
       },
       registry,
       { fallbackHost: `${config.listen.host}:${config.listen.httpsPort}` },
@@ -253,7 +260,31 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       maxBodyBytes: config.limits.stsMaxBodyBytes,
       fallbackHost: `${config.listen.host}:${config.listen.httpsPort}`,
     })
+    let httpsBaseUrl = ''
+    const faults = createFaults({ store: createFaultStore(database.db), clock, ids, audit })
+    const managedIdentity = await startManagedIdentity({
+      config,
+      store: armStore,
+      directory: directory.store,
+      sts,
+      audit,
+      faults,
+      clock,
+      ids,
+      logger,
+      kek,
+      feed: database.feed,
+      tenantId: bootstrap.tenantId,
+      sockDir,
+      tlsCertPem: tls.certPem,
+      httpsBase: () => httpsBaseUrl,
+    })
+    closers.unshift(() => managedIdentity.close())
+    Object.assign(armHooks, managedIdentity.hooks)
+
     const adminApp = createAdminApp({
+      faults,
+      managedIdentity,
       access,
       config,
       adminKey,
@@ -291,6 +322,13 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     }
     // -- end graph
     const surfaces: Surface[] = [
+      // Service Fabric's endpoint is https (its clients pin or skip the certificate); the rest of the
+      // managed-identity endpoints have listeners of their own (src/server/mi.ts).
+      {
+        name: 'mi',
+        matches: ({ path }) => path === '/servicefabric/msi/token',
+        raw: managedIdentity.http.sharedHandler,
+      },
       { name: 'admin', matches: ({ path }) => path.startsWith('/_azid/'), fetch: adminApp.fetch },
       graphSurface,
       {
@@ -322,6 +360,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     issuerOrigins.push(`https://127.0.0.1:${port}`, `https://localhost:${port}`)
     const hostForUrl = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host
     const base = `https://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}`
+    httpsBaseUrl = base
     endpoints = {
       tenantId: bootstrap.tenantId,
       tenantDomain: config.tenant.domain,
@@ -330,7 +369,10 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       authority: `${base}/${bootstrap.tenantId}`,
       managementUrl: `${base}/`,
       graphUrl: `${base}/`,
-      managedIdentity: { imdsEndpoint: null },
+      managedIdentity: {
+        sharedEndpoint: `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${managedIdentity.sharedPort}`,
+        sharedSocket: managedIdentity.sharedSocket,
+      },
       caCertPath: tls.caCertPath,
       bootstrap: {
         clientId: bootstrap.clientId,
@@ -359,6 +401,8 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       sts,
       audit,
       access,
+      faults,
+      managedIdentity,
       dataDir,
       close(o = {}) {
         closing ??= (async () => {

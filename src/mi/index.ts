@@ -1,0 +1,7 @@
+export { MiError, type MiErrorCode } from './errors.ts'
+export { createMiHttp, type MiHttpDeps } from './http.ts'
+export { IDENTITY_VERSIONS, IMDS_VERSIONS, instanceDocument } from './instance.ts'
+export type { Host, HostSource } from './ports.ts'
+export { createHostSecrets, type HostSecrets } from './secrets.ts'
+export { createMiService, type MiService, type MiSettings, type MiToken } from './service.ts'
+export { createThrottle, type Throttle } from './throttle.ts'
