@@ -23,7 +23,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   dataplane: ['auth', 'rbac', 'audit'],
   netns: [],
   store: [],
-  cli: [],
+  cli: ['netns'],
   ui: [],
   server: ['*'],
   '(root)': ['*'],

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { UsageError, flag, has, parseArgs, rejectUnknown } from './args.ts'
 import { CliError, adminRequest, findTarget } from './client.ts'
 import { type OutputFormat, formatRows } from './output.ts'
+import { runCommand } from './run.ts'
 
 /** Wire shape of GET /_azid/endpoints (cli talks HTTP; it imports no server code). */
 interface Endpoints {
@@ -39,6 +40,15 @@ Commands:
   start                      run azid in the foreground (see 'azid start --help')
   endpoints [--json]         print the URLs, ids and bootstrap credentials of the running azid
   env [--bootstrap]          print shell exports that point Azure clients at azid
+  env --host H [--flavour F] exports that make a process act as host H (a name or resource id); F: imds, app-service,
+                             app-service-2017, azure-ml, service-fabric, cloud-shell, arc, vm-extension
+  run [--host H] [--flavour F] -- COMMAND...
+                             run COMMAND in a network namespace where 169.254.169.254 is IMDS for H and the Azure
+                             names (login.microsoftonline.com, management.azure.com, *.blob.core.windows.net…) reach azid
+  workload token --subject S [--audience A] [--lifetime 1h] [--out FILE]
+                             a federated token from azid's workload issuer (AZURE_FEDERATED_TOKEN_FILE)
+  fault add --effect E [--host H] [--flavour F] [--path P] [--identity ID] [--count N] [--probability P] [--for 30s]
+  fault list | fault clear [ID]
   config print               print the effective configuration, secrets redacted
   keys rotate                start a new token-signing key (the old one stays published until its tokens expire)
   keys list                  list the published signing keys
@@ -128,11 +138,35 @@ export async function runCli(
           [sub, ...rest].filter((x): x is string => x !== undefined),
           { booleans: ['bootstrap', 'help'] },
         )
-        rejectUnknown(p, [...COMMON, 'bootstrap', 'host'])
-        const e = await adminRequest<Endpoints>(target(p, io.env), 'GET', '/_azid/endpoints')
-        if (flag(p, 'host'))
-          throw new UsageError('--host needs the managed-identity endpoints, which this azid does not serve yet')
+        rejectUnknown(p, [...COMMON, 'bootstrap', 'host', 'flavour'])
+        const t = target(p, io.env)
+        const e = await adminRequest<Endpoints>(t, 'GET', '/_azid/endpoints')
         const bundle = join(resolve(e.caCertPath, '..'), 'bundle.pem')
+        const host = flag(p, 'host')
+        if (host) {
+          const r = await adminRequest<{ host: { id: string }; flavour: string; env: Record<string, string> }>(
+            t,
+            'POST',
+            '/_azid/hosts/endpoint',
+            {
+              host,
+              mode: 'loopback',
+              ...(flag(p, 'flavour') ? { flavour: flag(p, 'flavour') } : {}),
+            },
+          )
+          const lines = [
+            `# ${r.flavour} endpoint of ${r.host.id}`,
+            'unset IDENTITY_ENDPOINT IDENTITY_HEADER IDENTITY_SERVER_THUMBPRINT IDENTITY_API_VERSION MSI_ENDPOINT MSI_SECRET IMDS_ENDPOINT AZURE_POD_IDENTITY_AUTHORITY_HOST DEFAULT_IDENTITY_CLIENT_ID APPSETTING_WEBSITE_SITE_NAME WEBSITE_SITE_NAME',
+            `export NODE_EXTRA_CA_CERTS=${sh(e.caCertPath)}`,
+            `export REQUESTS_CA_BUNDLE=${sh(bundle)}`,
+            `export SSL_CERT_FILE=${sh(bundle)}`,
+            `export AZURE_AUTHORITY_HOST=${sh(e.authorityHost)}`,
+            `export AZURE_TENANT_ID=${sh(e.tenantId)}`,
+            ...Object.entries(r.env).map(([k, v]) => `export ${k}=${sh(v)}`),
+          ]
+          io.out(lines.join('\n'))
+          return 0
+        }
         const lines = [
           `export NODE_EXTRA_CA_CERTS=${sh(e.caCertPath)}`,
           `export REQUESTS_CA_BUNDLE=${sh(bundle)}`,
@@ -258,6 +292,115 @@ export async function runCli(
           if (r.considered.length === 0) io.out('  (the principal has no role assignments)')
         }
         return r.allowed ? 0 : 3
+      }
+      case 'workload': {
+        const p = parseArgs(rest)
+        rejectUnknown(p, [...COMMON, 'subject', 'audience', 'lifetime', 'out'])
+        const subject = flag(p, 'subject')
+        if (sub !== 'token' || !subject)
+          throw new UsageError(
+            'usage: azid workload token --subject SUBJECT [--audience AUD] [--lifetime 1h] [--out FILE]',
+          )
+        const r = await adminRequest<{ token: string; issuer: string; expiresOn: number }>(
+          target(p, io.env),
+          'POST',
+          '/_azid/workload/token',
+          {
+            subject,
+            ...(flag(p, 'audience') ? { audience: flag(p, 'audience') } : {}),
+            ...(flag(p, 'lifetime') ? { lifetime: flag(p, 'lifetime') } : {}),
+          },
+        )
+        const out = flag(p, 'out')
+        if (out) {
+          writeFileSync(out, r.token, { mode: 0o600 })
+          io.out(
+            `# federated token for subject '${subject}' from issuer ${r.issuer}, valid until ${new Date(r.expiresOn * 1000).toISOString()}`,
+          )
+          io.out(`export AZURE_FEDERATED_TOKEN_FILE=${sh(resolve(out))}`)
+        } else io.out(r.token)
+        return 0
+      }
+      case 'fault': {
+        const p = parseArgs(rest)
+        rejectUnknown(p, [
+          ...COMMON,
+          'effect',
+          'host',
+          'flavour',
+          'path',
+          'identity',
+          'count',
+          'probability',
+          'for',
+          'retry-after',
+          'file',
+          'id',
+        ])
+        const t = target(p, io.env)
+        if (sub === 'list') {
+          const r = await adminRequest<{ value: Record<string, unknown>[] }>(t, 'GET', '/_azid/faults')
+          const rows = r.value.map((f) => ({ ...f, effect: JSON.stringify(f.effect), match: JSON.stringify(f.match) }))
+          io.out(formatRows(rows, ['id', 'effect', 'match', 'remaining', 'probability', 'until'], output(p, 'table')))
+          return 0
+        }
+        if (sub === 'clear') {
+          const id = flag(p, 'id') ?? p.positionals[0]
+          const r = id
+            ? await adminRequest<{ removed: number }>(t, 'DELETE', `/_azid/faults/${encodeURIComponent(id)}`)
+            : await adminRequest<{ removed: number }>(t, 'DELETE', '/_azid/faults')
+          io.out(`${r.removed} fault rule(s) removed`)
+          return 0
+        }
+        if (sub === 'add') {
+          let body: unknown
+          const file = flag(p, 'file')
+          if (file) {
+            try {
+              body = JSON.parse(readFileSync(file, 'utf8'))
+            } catch (e) {
+              throw new CliError(`cannot read fault rules from ${file}: ${(e as Error).message}`)
+            }
+          } else {
+            const effect = flag(p, 'effect')
+            if (!effect)
+              throw new UsageError(
+                'usage: azid fault add --effect 404|410|429|500|503|delay:MS|timeout|reset|malformed [--host H] [--flavour F] [--path P] [--identity ID] [--count N] [--probability P] [--for 30s] [--retry-after S] | --file RULES.json',
+              )
+            const match: Record<string, string> = {}
+            for (const k of ['host', 'flavour', 'path', 'identity']) if (flag(p, k)) match[k] = flag(p, k) as string
+            const rule: Record<string, unknown> = { effect, match }
+            if (flag(p, 'count')) rule.count = Number(flag(p, 'count'))
+            if (flag(p, 'probability')) rule.probability = Number(flag(p, 'probability'))
+            if (flag(p, 'retry-after')) rule.retryAfter = Number(flag(p, 'retry-after'))
+            if (flag(p, 'for')) {
+              const m = /^(\d+)(ms|s|m|h)?$/.exec(flag(p, 'for') as string)
+              if (!m) throw new UsageError('--for takes a duration such as 30s or 5m')
+              rule.forMs = Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's'] ?? 1000)
+            }
+            body = rule
+          }
+          const r = await adminRequest<{ value: { id: string }[] }>(t, 'POST', '/_azid/faults', body)
+          io.out(r.value.map((f) => `fault rule ${f.id} added`).join('\n'))
+          return 0
+        }
+        throw new UsageError('usage: azid fault add|list|clear [ID]')
+      }
+      case 'run': {
+        const all = [sub, ...rest].filter((x): x is string => x !== undefined)
+        const dash = all.indexOf('--')
+        const p = parseArgs(dash < 0 ? all : all.slice(0, dash))
+        rejectUnknown(p, [...COMMON, 'host', 'flavour'])
+        const command = dash < 0 ? p.positionals : all.slice(dash + 1)
+        return runCommand({
+          target: target(p, io.env),
+          dataDir: flag(p, 'data') ?? io.env.AZID_DATA_DIR ?? '.azid',
+          host: flag(p, 'host'),
+          flavour: flag(p, 'flavour'),
+          command,
+          env: io.env,
+          err: io.err,
+        })
       }
       case 'token': {
         if (sub !== 'decode') throw new UsageError('usage: azid token decode TOKEN')

@@ -102,7 +102,8 @@ export function createMiService(deps: {
         p = (async () => {
           // A reference to a deleted user-assigned identity stays on the host (PATCH R10) but yields no token.
           const sp = await deps.directory.getServicePrincipal(sel.principalId)
-          if (!sp?.accountEnabled) throw new MiError('IdentityNotFound', {}, `service principal ${sel.principalId} is gone`)
+          if (!sp?.accountEnabled)
+            throw new MiError('IdentityNotFound', {}, `service principal ${sel.principalId} is gone`)
           try {
             const r = await deps.sts.issueForPrincipal({
               principal: sp,

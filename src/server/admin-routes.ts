@@ -8,6 +8,7 @@ import type { Config } from '../config/index.ts'
 import { redactConfig } from '../config/index.ts'
 import type { DirectoryService } from '../directory/index.ts'
 import { isDomainError } from '../kernel/errors.ts'
+import { parseDuration } from '../kernel/duration.ts'
 import type { Logger } from '../kernel/log.ts'
 import type { KeyService } from '../keys/index.ts'
 import type { StsService } from '../sts/index.ts'
@@ -32,6 +33,11 @@ const sha = (s: string) => createHash('sha256').update(s).digest()
 
 /** The admin API under /_azid: health (open), everything else behind the admin key. */
 export function createAdminApp(deps: {
+  mintWorkloadToken: (q: {
+    subject: string
+    audience?: string
+    lifetimeMs: number
+  }) => Promise<{ token: string; expiresOn: number; issuer: string }>
   faults: Faults
   managedIdentity: ManagedIdentity
   access: AccessControl
@@ -163,6 +169,30 @@ export function createAdminApp(deps: {
       sharedSocket: e.sharedSocket,
       httpsSocket: deps.endpoints().namespaceSocket,
     })
+  })
+
+  // -- workload identity: a federated token from azid's own issuer (AZURE_FEDERATED_TOKEN_FILE)
+  app.post('/_azid/workload/token', async (c) => {
+    const body = (await c.req.json().catch(() => ({}))) as { subject?: unknown; audience?: unknown; lifetime?: unknown }
+    if (typeof body.subject !== 'string' || body.subject.trim() === '')
+      return c.json(
+        { error: { code: 'BadRequest', message: 'subject is required, e.g. system:serviceaccount:default:app' } },
+        400,
+      )
+    let lifetimeMs = 3_600_000
+    if (body.lifetime !== undefined) {
+      try {
+        lifetimeMs = parseDuration(body.lifetime as string)
+      } catch {
+        return c.json({ error: { code: 'BadRequest', message: 'lifetime must be a duration such as 1h or 90m' } }, 400)
+      }
+    }
+    const t = await deps.mintWorkloadToken({
+      subject: body.subject,
+      lifetimeMs,
+      ...(typeof body.audience === 'string' ? { audience: body.audience } : {}),
+    })
+    return c.json(t)
   })
 
   // -- fault rules

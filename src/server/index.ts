@@ -32,7 +32,10 @@ import {
   createStsApp,
   createStsService,
   createTokenMinter,
+  isWorkloadIssuer,
+  mintWorkloadToken,
   type StsService,
+  workloadIssuer,
 } from '../sts/index.ts'
 import { type Endpoints, createAdminApp } from './admin-routes.ts'
 import { type BootstrapCredentials, bootstrapDirectory, bootstrapSubscription } from './bootstrap.ts'
@@ -172,18 +175,23 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     const audit = createAuditLog({ store: createAuditStore(database.db), clock, ids, logger })
     closers.unshift(() => audit.close())
     const state = createStsStateStore(database.db)
-    const issuerKeys = createIssuerKeys({ clock, local: async () => undefined })
+    // azid's own workload issuer is verified with its own keys, without a network round trip.
+    const issuerKeys = createIssuerKeys({
+      clock,
+      local: async (iss) => (isWorkloadIssuer(iss, issuerOrigins) ? { keys: await keys.jwks() } : undefined),
+    })
     const federated = createFederatedVerifier({
       store: directory.store,
       issuerKeys,
       clock,
       clockSkewMs: settings.clockSkewMs,
     })
+    const minter = createTokenMinter({ keys })
     const sts = createStsService({
       directory,
       state,
       keys,
-      minter: createTokenMinter({ keys }),
+      minter,
       audit,
       clock,
       ids,
@@ -283,6 +291,14 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     Object.assign(armHooks, managedIdentity.hooks)
 
     const adminApp = createAdminApp({
+      mintWorkloadToken: async (q) => {
+        const issuer = workloadIssuer(httpsBaseUrl, bootstrap.tenantId)
+        const t = await mintWorkloadToken(
+          { minter, clock, ids },
+          { issuer, subject: q.subject, audience: q.audience, lifetimeMs: q.lifetimeMs },
+        )
+        return { ...t, issuer }
+      },
       faults,
       managedIdentity,
       access,

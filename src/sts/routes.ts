@@ -14,6 +14,7 @@ import { deviceCodePage, deviceSignInPage, formPostPage, messagePage, signInPage
 import { renderStsError } from './render.ts'
 import type { AuthorizeRequest, StsService } from './service.ts'
 import type { TokenResult } from './context.ts'
+import { workloadDiscovery, workloadIssuer } from './workload.ts'
 
 type Env = { Variables: { requestId: string; correlationId: string; origin: string; host: string | null } }
 
@@ -217,6 +218,12 @@ export function createStsApp(deps: StsAppDeps): Hono<Env> {
   }
   app.get('/:tenant/discovery/keys', keys(1))
   app.get('/:tenant/discovery/v2.0/keys', keys(2))
+
+  // -- azid's OIDC issuer for workload identity (federated tokens it mints for workloads)
+  app.get('/oidc/:tid/.well-known/openid-configuration', (c) =>
+    c.json(workloadDiscovery(workloadIssuer(c.get('origin'), c.req.param('tid').toLowerCase())), 200, DISCOVERY_CACHE),
+  )
+  app.get('/oidc/:tid/keys', async (c) => c.json({ keys: await deps.keys.jwks() }, 200, DISCOVERY_CACHE))
 
   // -- /authorize (authorization code with PKCE) and its sign-in page
   const authorizeRequest = (version: 1 | 2, tenantSegment: string, p: Params): AuthorizeRequest => {
