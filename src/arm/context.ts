@@ -1,3 +1,4 @@
+import type { Resource } from './model.ts'
 import type { AuditLog } from '../audit/index.ts'
 import type { TokenVerifier, VerifiedToken } from '../auth/index.ts'
 import type { Clock } from '../kernel/clock.ts'
@@ -25,6 +26,10 @@ export interface ArmHooks {
   hostChanged?: (hostId: string) => void
   /** A user-assigned identity (or its service principal) was deleted. */
   identityDeleted?: (principalId: string) => void
+  /** A storage account's keys were regenerated or the account was deleted (data planes drop cached keys). */
+  storageKeysChanged?: (accountName: string) => void
+  /** A resource was deleted (after the transaction committed): data planes drop what they keep for it. */
+  resourceDeleted?: (r: Resource) => void
 }
 
 export interface ArmDeps {

@@ -125,6 +125,24 @@ export const ARM_ERRORS = {
     (a) =>
       `Resource type '${a.type}' does not support creation of '${a.identityType}' resource identity. The supported types are '${a.supported}'.`,
   ),
+  // Microsoft.Storage, Microsoft.KeyVault, Microsoft.DocumentDB
+  AccountNameInvalid: e(
+    400,
+    (a) =>
+      `${a.name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.`,
+  ),
+  StorageAccountAlreadyTaken: e(409, (a) => `The storage account named ${a.name} is already taken.`),
+  VaultAlreadyExists: e(
+    409,
+    (a) =>
+      `The vault name '${a.name}' is already in use. Vault names are globally unique so it is possible that the name is already taken.`,
+  ),
+  DatabaseAccountNameInvalid: e(
+    400,
+    (a) =>
+      `Database account name '${a.name}' is invalid. The name can contain only lowercase letters, numbers and the '-' character, must be between 3 and 44 characters long, and must not start or end with '-'.`,
+  ),
+  DatabaseAccountAlreadyExists: e(409, (a) => `Database account name '${a.name}' already exists.`),
   // Microsoft.Authorization
   RoleAssignmentExists: e(409, () => 'The role assignment already exists.'),
   RoleAssignmentNotFound: e(404, () => 'The role assignment does not exist.'),

@@ -20,8 +20,8 @@ export interface TypeBehaviour {
   locationRequired: boolean
   /** A proxy resource (federated identity credentials): never has a location, not even its parent's. */
   proxy?: boolean
-  /** Checks the name; throws ArmError. */
-  validateName?: (name: string) => void
+  /** Checks the name (and the rest of the target's path); throws ArmError. */
+  validateName?: (name: string, t: Target) => void
   /** Checks and normalises `properties` of a PUT (the merged result for PATCH); may add computed fields. */
   prepareProperties?: (
     ctx: Ctx,
@@ -37,6 +37,12 @@ export interface TypeBehaviour {
   deleteStatus?: { deleted: number; absent: number }
   /** Extra POST actions. */
   actions?: ResourceType['actions']
+  /**
+   * The parent resource of a child whose path has a fixed segment in between, e.g. a container
+   * (`…/storageAccounts/a/blobServices/default/containers/c`) whose parent is the account. Default: drop the last
+   * type/name pair.
+   */
+  parentOf?: (childId: string) => string
   /** Render ids with lower-case `resourcegroups`, as Microsoft.ManagedIdentity does (spec examples, UAMI-004). */
   lowerCaseResourceGroupsInId?: boolean
   /** Top-level members other than location/tags/identity/properties to keep (default: sku, kind, zones, plan, extendedLocation). */
@@ -109,12 +115,13 @@ export function notFound(t: Target, type: string): ArmError {
 export async function deleteResourceTree(
   tx: ArmStore,
   r: Resource,
-): Promise<{ hosts: string[]; principals: string[] }> {
-  const out = { hosts: [] as string[], principals: [] as string[] }
+): Promise<{ hosts: string[]; principals: string[]; removed: Resource[] }> {
+  const out = { hosts: [] as string[], principals: [] as string[], removed: [] as Resource[] }
   for (const child of await tx.listResources({ parentId: r.id })) {
     const c = await deleteResourceTree(tx, child)
     out.hosts.push(...c.hosts)
     out.principals.push(...c.principals)
+    out.removed.push(...c.removed)
   }
   if (r.identity) {
     out.hosts.push(r.id)
@@ -135,6 +142,7 @@ export async function deleteResourceTree(
       String((r.properties as { __directoryId?: string }).__directoryId ?? ''),
     )
   await tx.deleteResource(r.id)
+  out.removed.push(r)
   return out
 }
 
@@ -148,9 +156,10 @@ export function parentIdOf(t: Target): string {
 export function resourceType(b: TypeBehaviour): ResourceType & { behaviour: TypeBehaviour } {
   const extraMembers = b.extraMembers ?? DEFAULT_EXTRA
 
+  const parentFor = (t: Target) => (b.parentOf ? b.parentOf(t.id) : parentIdOf(t))
   async function checkParent(tx: ArmStore, t: Target): Promise<Resource | undefined> {
     if (b.placement !== 'child') return undefined
-    const parentId = parentIdOf(t)
+    const parentId = parentFor(t)
     const parent = await tx.getResource(parentId)
     if (!parent) {
       const p = parseResourceId(parentId)
@@ -168,7 +177,7 @@ export function resourceType(b: TypeBehaviour): ResourceType & { behaviour: Type
       throw new ArmError('InvalidRequestContent', { reason: 'the request body must be a JSON object' })
     const req = (body ?? {}) as Record<string, unknown>
     const name = t.name as string
-    if (mode === 'put') b.validateName?.(name)
+    if (mode === 'put') b.validateName?.(name, t)
     const now = ctx.deps.clock.now()
     const store = ctx.deps.store
     const result = await store.transaction(async (tx) => {
@@ -244,7 +253,7 @@ export function resourceType(b: TypeBehaviour): ResourceType & { behaviour: Type
         resourceGroup: t.resourceGroup,
         type: b.type,
         name: existing?.name ?? name,
-        parentId: b.placement === 'child' ? (parent?.id ?? parentIdOf(t)) : null,
+        parentId: b.placement === 'child' ? (parent?.id ?? parentFor(t)) : null,
         location,
         tags,
         properties,
@@ -299,16 +308,17 @@ export function resourceType(b: TypeBehaviour): ResourceType & { behaviour: Type
       })
       if (!out) return { status: b.deleteStatus?.absent ?? 204 }
       for (const h of out.hosts) ctx.deps.hooks.hostChanged?.(h)
-      if (b.placement === 'child') ctx.deps.hooks.hostChanged?.(parentIdOf(t))
+      if (b.placement === 'child') ctx.deps.hooks.hostChanged?.(parentFor(t))
       for (const p of out.principals) ctx.deps.hooks.identityDeleted?.(p)
+      for (const r of out.removed) ctx.deps.hooks.resourceDeleted?.(r)
       return { status: b.deleteStatus?.deleted ?? 200 }
     },
     async list(ctx, t) {
       const store = ctx.deps.store
       let items: Resource[]
       if (b.placement === 'child') {
-        await checkParent(store, { ...t, id: `${t.id}/x` })
-        items = await store.listResources({ parentId: t.parentScope, type: b.type })
+        const parent = await checkParent(store, { ...t, id: `${t.id}/x` })
+        items = await store.listResources({ parentId: parent?.id ?? t.parentScope, type: b.type })
       } else if (t.resourceGroup && t.subscriptionId) {
         if (!(await store.getResourceGroup(t.subscriptionId, t.resourceGroup)))
           throw new ArmError('ResourceGroupNotFound', { resourceGroup: t.resourceGroup })

@@ -2,7 +2,7 @@ import { isWithinScope, resourceGroupId } from '../../kernel/resource-id.ts'
 import { API_VERSIONS } from '../api-versions.ts'
 import type { ArmResult, Ctx } from '../context.ts'
 import { ArmError } from '../errors.ts'
-import type { ResourceGroup } from '../model.ts'
+import type { Resource, ResourceGroup } from '../model.ts'
 import type { Registry } from '../registry.ts'
 import { genericResourceWire, resourceGroupWire, subscriptionWire } from '../wire.ts'
 import { deleteResourceTree, renderAny } from './common.ts'
@@ -202,12 +202,14 @@ export async function resourceGroups(ctx: Ctx, sub: string, rg: string | null): 
       if (!g) throw new ArmError('ResourceGroupNotFound', { resourceGroup: rg })
       const removedHosts: string[] = []
       const removedPrincipals: string[] = []
+      const removedResources: Resource[] = []
       const removedAssignments = await store.transaction(async (tx) => {
         for (const r of await tx.listResources({ subscriptionId: sub, resourceGroup: rg })) {
           if (r.parentId) continue
           const out = await deleteResourceTree(tx, r)
           removedHosts.push(...out.hosts)
           removedPrincipals.push(...out.principals)
+          removedResources.push(...out.removed)
         }
         await tx.deleteResourceGroup(sub, rg)
         return tx.deleteRoleAssignmentsWithin(id)
@@ -215,6 +217,7 @@ export async function resourceGroups(ctx: Ctx, sub: string, rg: string | null): 
       for (const a of removedAssignments) await ctx.deps.access.assignmentChanged(a)
       for (const h of removedHosts) ctx.deps.hooks.hostChanged?.(h)
       for (const p of removedPrincipals) ctx.deps.hooks.identityDeleted?.(p)
+      for (const r of removedResources) ctx.deps.hooks.resourceDeleted?.(r)
       return { status: 200 }
     }
     default:

@@ -15,6 +15,9 @@ export const V = {
   web: '2023-12-01',
   aci: '2023-05-01',
   arc: '2024-07-10',
+  storage: '2024-01-01',
+  keyVault: '2024-11-01',
+  cosmos: '2016-03-31',
 } as const
 
 /** Built-in role GUIDs (api-shapes Appendix A). */
@@ -26,6 +29,10 @@ export const ROLE = {
   VirtualMachineContributor: '9980e02c-c2be-4d73-94e8-173b1dc7cf3c',
   ManagedIdentityContributor: 'e40ec5ca-96e0-45a2-b4ff-59039f2c2b59',
   ManagedIdentityOperator: 'f1a07417-d97a-45cb-824c-7a7467783830',
+  StorageAccountKeyOperator: '81a9662b-bebf-436f-a333-f67b29880f12',
+  StorageAccountContributor: '17d1049b-9a84-46fb-8f53-869881c3d3ab',
+  CosmosDbAccountReader: 'fbdf93bf-df7d-467e-a4d2-9458aa1360c8',
+  DocumentDbAccountContributor: '5bd9cd88-fe45-4216-938b-f97437e15450',
 } as const
 
 export const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -173,6 +180,9 @@ export function paths(sub: string) {
     uami: (g: string, n: string) => `${rg(g)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${n}`,
     vm: (g: string, n: string) => `${rg(g)}/providers/Microsoft.Compute/virtualMachines/${n}`,
     vmss: (g: string, n: string) => `${rg(g)}/providers/Microsoft.Compute/virtualMachineScaleSets/${n}`,
+    storage: (g: string, n: string) => `${rg(g)}/providers/Microsoft.Storage/storageAccounts/${n}`,
+    vault: (g: string, n: string) => `${rg(g)}/providers/Microsoft.KeyVault/vaults/${n}`,
+    cosmos: (g: string, n: string) => `${rg(g)}/providers/Microsoft.DocumentDB/databaseAccounts/${n}`,
   }
 }
 
