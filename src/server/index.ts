@@ -233,8 +233,22 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     })
     const issuerOrigins: string[] = ['https://login.microsoftonline.com', 'https://login.windows.net']
     const registry = defaultRegistry()
-    // Filled in once the managed-identity endpoints exist: they evict caches when hosts change.
-    const armHooks: ArmHooks = {}
+    // ARM tells the managed-identity endpoints and the data planes what changed; each pushes its hooks here.
+    const armHookSets: ArmHooks[] = []
+    const armHooks: ArmHooks = {
+      hostChanged: (id) => {
+        for (const h of armHookSets) h.hostChanged?.(id)
+      },
+      identityDeleted: (id) => {
+        for (const h of armHookSets) h.identityDeleted?.(id)
+      },
+      storageKeysChanged: (name) => {
+        for (const h of armHookSets) h.storageKeysChanged?.(name)
+      },
+      resourceDeleted: (r) => {
+        for (const h of armHookSets) h.resourceDeleted?.(r)
+      },
+    }
     const armApp = createArmApp(
       {
         store: armStore,
@@ -288,7 +302,8 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       httpsBase: () => httpsBaseUrl,
     })
     closers.unshift(() => managedIdentity.close())
-    Object.assign(armHooks, managedIdentity.hooks)
+    armHookSets.push(managedIdentity.hooks)
+    // -- data planes (each adds its listeners, host-style surfaces and ARM hooks here)
 
     const adminApp = createAdminApp({
       mintWorkloadToken: async (q) => {
@@ -347,6 +362,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       },
       { name: 'admin', matches: ({ path }) => path.startsWith('/_azid/'), fetch: adminApp.fetch },
       graphSurface,
+      // -- data-plane surfaces (host-style names: <account>.blob.core.windows.net, <vault>.vault.azure.net, …)
       {
         name: 'arm',
         matches: ({ host, path }) => ARM_HOSTS.has(host) || (!STS_HOSTS.has(host) && ARM_PATH.test(path)),
