@@ -11,6 +11,7 @@ export type MiErrorCode =
   | 'InvalidApiVersion'
   | 'MissingResource'
   | 'MultipleSelectors'
+  | 'DuplicateParameter'
   | 'InvalidSelector'
   | 'IdentityNotFound'
   | 'NoIdentity'

@@ -77,8 +77,7 @@ function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 /** Query parameters must not repeat (IMDS refuses duplicate names). */
 function single(params: URLSearchParams, name: string): string | undefined {
   const all = params.getAll(name)
-  if (all.length > 1)
-    throw new MiError(name === 'resource' ? 'MissingResource' : 'MultipleSelectors', {}, `${name} repeated`)
+  if (all.length > 1) throw new MiError('DuplicateParameter', { name }, `${name} repeated`)
   return all[0]
 }
 
@@ -347,7 +346,11 @@ export function createMiHttp(deps: MiHttpDeps) {
       const given = auth?.startsWith('Basic ') ? auth.slice(6) : null
       const challenge = given ? arcChallenges.get(given) : undefined
       if (!challenge || challenge.hostId !== host.id.toLowerCase() || challenge.expiresAt < clock.now()) {
-        if (challenge) arcChallenges.delete(given as string)
+        if (challenge) {
+          // A refused key is used up: its file goes too (it would otherwise stay in the agent's directory).
+          arcChallenges.delete(given as string)
+          rmSync(challenge.path, { force: true })
+        }
         const key = opaqueToken(deps.ids, 32)
         const file = join(deps.arcTokenDir, `${deps.ids.uuid()}.key`)
         try {

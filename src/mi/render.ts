@@ -16,6 +16,7 @@ const IMDS_TEXT: Record<MiErrorCode, [number, string, string]> = {
   InvalidApiVersion: [400, 'invalid_request', "Invalid value for query variable 'api-version'"],
   MissingResource: [400, 'invalid_request', "Required query variable 'resource' is missing"],
   MultipleSelectors: [400, 'invalid_request', 'Only one of client_id, object_id and msi_res_id may be specified'],
+  DuplicateParameter: [400, 'invalid_request', 'Duplicate query parameter'],
   InvalidSelector: [400, 'invalid_request', 'Identity not found'],
   IdentityNotFound: [400, 'invalid_request', 'Identity not found'],
   NoIdentity: [400, 'invalid_request', 'Identity not found'],
@@ -46,6 +47,7 @@ export function imdsError(err: MiError, ctx: { traceId: string; timestamp: strin
     description = `AADSTS500011: The resource principal named ${err.args.resource} was not found in the tenant named ${err.args.tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.\r\nTrace ID: ${ctx.traceId}\r\nCorrelation ID: ${ctx.traceId}\r\nTimestamp: ${ctx.timestamp}`
   }
   if (err.code === 'InvalidApiVersion' && err.args.version) description = `${text}: '${err.args.version}'`
+  if (err.code === 'DuplicateParameter' && err.args.name) description = `${text} '${err.args.name}'`
   return { status, body: JSON.stringify({ error, error_description: description }) }
 }
 
