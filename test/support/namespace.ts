@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import type { TestContext } from 'node:test'
 import { type Forward, namespaceSupport, runInNamespace } from '../../src/netns/index.ts'
 import { type ChildRun, describeRun } from './child.ts'
+import { type HostEndpointAnswer, hostForwards } from './mi.ts'
 import type { TestServer } from './server.ts'
 import { need } from './tiers.ts'
 
@@ -40,6 +41,11 @@ export interface NamespaceRunOptions {
   addresses?: readonly string[]
   /** Extra names resolving to 127.0.0.1. */
   names?: readonly string[]
+  /**
+   * Act as this host, as `azid run --host` does: its endpoint's env (under `env`) and forwards (IMDS at
+   * 169.254.169.254:80, 127.0.0.1:40342 and the extension port to its socket, 127.0.0.1:44380 to the shared one).
+   */
+  host?: HostEndpointAnswer
 }
 
 /** Why namespace mode cannot be used here, or null. */
@@ -77,11 +83,13 @@ export function runInAzureNamespace(
       HOME: opts.home ?? '/tmp',
       LANG: 'C.UTF-8',
       NO_PROXY: '*',
+      ...opts.host?.env,
       ...opts.env,
     },
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     forwards: [
       { address: '127.0.0.1', port: 443, socket: server.server.endpoints.namespaceSocket },
+      ...(opts.host ? hostForwards(opts.host) : []),
       ...(opts.forwards ?? []),
     ],
     addresses: opts.addresses ?? [],
@@ -150,6 +158,8 @@ export interface AzRunOptions {
   input?: InputHandler
   /** Default 120 s. */
   timeoutMs?: number
+  /** Act as this host (see NamespaceRunOptions.host). */
+  host?: HostEndpointAnswer
 }
 
 /** Runs Debian's `az` (2.45) in the namespace with an isolated config dir, no telemetry, no colour. */
@@ -167,6 +177,7 @@ export function runAzInNamespace(server: TestServer, args: string[], opts: AzRun
       ...opts.env,
     },
     ...(opts.input ? { input: opts.input } : {}),
+    ...(opts.host ? { host: opts.host } : {}),
     timeoutMs: opts.timeoutMs ?? 120_000,
   })
 }
