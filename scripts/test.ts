@@ -26,6 +26,7 @@ const TIERS: Record<string, () => string[]> = {
   contract: () => walk(join(ROOT, 'src/store/contract')),
   integration: () => walk(join(ROOT, 'test/integration')),
   conformance: () => walk(join(ROOT, 'test/conformance')),
+  cli: () => walk(join(ROOT, 'test/cli')),
   portal: () => walk(join(ROOT, 'test/portal')).filter(Boolean),
 }
 

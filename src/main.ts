@@ -1,8 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { runCli, USAGE } from './cli/main.ts'
 import { UsageError, flag, parseArgs, rejectUnknown } from './cli/args.ts'
-import { ConfigError, loadConfig, redactConfig } from './config/index.ts'
-import { createServer } from './server/index.ts'
 
 const START_USAGE = `Usage: azid start [--data DIR] [--config FILE] [--store DSN] [--port N] [--set key=value]...
 
@@ -10,7 +8,9 @@ Runs azid in the foreground: the token service and admin API on HTTPS, with the 
 --store names another (memory | sqlite:<path> | postgres://…). Settings: defaults < --config file (JSON)
 < AZID_* environment variables (AZID_SECTION__KEY) < flags. Stops gracefully on SIGINT/SIGTERM.`
 
-function configFrom(argv: readonly string[], env: NodeJS.ProcessEnv) {
+/** The configuration module (zod) loads only for the commands that need it: the CLI commands start faster. */
+async function configFrom(argv: readonly string[], env: NodeJS.ProcessEnv) {
+  const { ConfigError, loadConfig } = await import('./config/index.ts')
   const p = parseArgs(argv, { booleans: ['help'] })
   rejectUnknown(p, ['data', 'config', 'store', 'port', 'set', 'help'])
   const flags: Record<string, unknown> = {}
@@ -38,11 +38,13 @@ function configFrom(argv: readonly string[], env: NodeJS.ProcessEnv) {
 }
 
 async function start(argv: readonly string[]): Promise<number> {
-  const { config, help } = configFrom(argv, process.env)
+  const { config, help } = await configFrom(argv, process.env)
   if (help) {
     process.stdout.write(`${START_USAGE}\n`)
     return 0
   }
+  // Loaded here, not at the top: every other command is an HTTP client and starts in a fraction of the time.
+  const { createServer } = await import('./server/index.ts')
   const t0 = performance.now()
   const server = await createServer(config)
   const e = server.endpoints
@@ -94,7 +96,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (cmd === 'start') return await start(rest)
     if (cmd === 'config') {
       if (rest[0] !== 'print') throw new UsageError('usage: azid config print [start flags]')
-      const { config } = configFrom(rest.slice(1), process.env)
+      const { config } = await configFrom(rest.slice(1), process.env)
+      const { redactConfig } = await import('./config/index.ts')
       process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`)
       return 0
     }
@@ -104,7 +107,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       env: process.env,
     })
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ConfigError) {
+    if (e instanceof UsageError || (e instanceof Error && e.name === 'ConfigError')) {
       process.stderr.write(`azid: ${e.message}\n`)
       return 2
     }

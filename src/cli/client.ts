@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
 import { request } from 'node:https'
 import { join, resolve } from 'node:path'
 
@@ -31,53 +32,87 @@ export function findTarget(q: { dataDir: string; url?: string; adminKey?: string
   return { base, adminKey, ca: readFileSync(caFile, 'utf8') }
 }
 
-/** A JSON request to the admin API; errors become one readable line. */
-export function adminRequest<T>(t: Target, method: string, path: string, body?: unknown): Promise<T> {
-  const url = new URL(path, t.base)
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
+export interface HttpAnswer {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  text: string
+}
+
+/** One HTTPS request to azid (its CA trusted); connection errors become one readable line. */
+export function httpsRequest(
+  t: Pick<Target, 'base' | 'ca'>,
+  method: string,
+  url: string,
+  opts: { headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number } = {},
+): Promise<HttpAnswer> {
+  const payload = opts.body === undefined ? undefined : Buffer.from(opts.body)
+  const u = new URL(url, t.base)
+  const send = u.protocol === 'http:' ? httpRequest : request
   return new Promise((res, rej) => {
-    const req = request(
-      url,
+    const req = send(
+      u,
       {
         method,
-        ca: t.ca,
-        headers: {
-          'x-azid-admin-key': t.adminKey,
-          accept: 'application/json',
-          ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
-        },
-        timeout: 30_000,
+        ...(u.protocol === 'https:' ? { ca: t.ca } : {}),
+        headers: { ...(opts.headers ?? {}), ...(payload ? { 'content-length': String(payload.length) } : {}) },
+        timeout: opts.timeoutMs ?? 120_000,
       },
       (r) => {
         const chunks: Buffer[] = []
         r.on('data', (c: Buffer) => chunks.push(c))
-        r.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8')
-          let json: unknown
-          try {
-            json = text ? JSON.parse(text) : {}
-          } catch {
-            rej(new CliError(`azid answered ${r.statusCode} with a body that is not JSON`))
-            return
-          }
-          if ((r.statusCode ?? 500) >= 400) {
-            const err = (json as { error?: { message?: string; code?: string } }).error
-            rej(new CliError(`${err?.code ?? r.statusCode}: ${err?.message ?? text}`))
-          } else res(json as T)
-        })
+        r.on('end', () =>
+          res({ status: r.statusCode ?? 0, headers: r.headers, text: Buffer.concat(chunks).toString('utf8') }),
+        )
+        r.on('error', (e) => rej(new CliError(`connection to azid at ${t.base} broke: ${e.message}`)))
       },
     )
-    req.on('timeout', () => req.destroy(new Error('timed out after 30 s')))
-    req.on('error', (e: NodeJS.ErrnoException) =>
-      rej(
-        new CliError(
-          e.code === 'ECONNREFUSED'
-            ? `cannot reach azid at ${t.base} (connection refused): is it running?`
-            : `cannot reach azid at ${t.base}: ${e.message}`,
-        ),
-      ),
+    req.on('timeout', () =>
+      req.destroy(new Error(`timed out after ${Math.round((opts.timeoutMs ?? 120_000) / 1000)} s`)),
     )
+    req.on('error', (e: NodeJS.ErrnoException) => rej(unreachable(t.base, e)))
     if (payload) req.write(payload)
     req.end()
   })
+}
+
+export function unreachable(base: string, e: NodeJS.ErrnoException): CliError {
+  return new CliError(
+    e.code === 'ECONNREFUSED'
+      ? `cannot reach azid at ${base} (connection refused): start it with 'azid start' or pass --data/--url`
+      : `cannot reach azid at ${base}: ${e.message}`,
+  )
+}
+
+/** A JSON request to the admin API; errors become one readable line. */
+export async function adminRequest<T>(t: Target, method: string, path: string, body?: unknown): Promise<T> {
+  const r = await httpsRequest(t, method, path, {
+    headers: {
+      'x-azid-admin-key': t.adminKey,
+      accept: 'application/json',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+  let json: unknown
+  try {
+    json = r.text ? JSON.parse(r.text) : {}
+  } catch {
+    throw new CliError(`azid answered ${r.status} with a body that is not JSON`)
+  }
+  if (r.status >= 400) {
+    const err = (json as { error?: { message?: string; code?: string } }).error
+    throw new AdminError(`${err?.code ?? r.status}: ${err?.message ?? r.text}`, r.status, json)
+  }
+  return json as T
+}
+
+/** An error answer of the admin API (the body is kept: apply's carries every problem). */
+export class AdminError extends CliError {
+  readonly status: number
+  readonly body: unknown
+  constructor(message: string, status: number, body: unknown) {
+    super(message)
+    this.status = status
+    this.body = body
+  }
 }

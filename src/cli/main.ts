@@ -1,9 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { UsageError, flag, has, parseArgs, rejectUnknown } from './args.ts'
-import { CliError, adminRequest, findTarget } from './client.ts'
-import { type OutputFormat, formatRows } from './output.ts'
+import { type ArgSpec, type ParsedArgs, UsageError, flag, has, parseArgs, rejectUnknown } from './args.ts'
+import { openSession, type Session } from './arm.ts'
+import { CliError, adminRequest, findTarget, type Target } from './client.ts'
+import { type NounCtx, group, host, identity, role, tokenGet } from './nouns.ts'
+import { type OutputFormat, formatRows, parseOutput, render } from './output.ts'
 import { runCommand } from './run.ts'
+import { applyCommand, exportCommand, resetCommand, snapshotCommand } from './world.ts'
 
 /** Wire shape of GET /_azid/endpoints (cli talks HTTP; it imports no server code). */
 interface Endpoints {
@@ -36,7 +39,34 @@ export const USAGE = `azid — self-hosted Azure managed identities
 
 Usage: azid <command> [options]
 
-Commands:
+Azure resources (as az; output with -o json|jsonc|yaml|table|tsv|none and --query JMESPATH):
+  group create -n NAME -l LOCATION | list | show -n NAME | delete -n NAME [--yes]
+  identity create -g RG -n NAME [-l LOCATION] [--tags k=v ...] | list [-g RG] | show -g RG -n NAME | delete -g RG -n NAME
+  identity federated-credential create|list|show|delete -g RG --identity-name ID [-n NAME --issuer URL --subject S]
+  vm create -g RG -n NAME [-l LOCATION] [--assign-identity [[system] ID ...]] [--role ROLE --scope SCOPE]
+  vm list [-g RG] | show -g RG -n NAME | delete -g RG -n NAME | update -g RG -n NAME --set PATH=VALUE [--remove PATH]
+  vm identity assign|remove -g RG -n NAME [--identities [system] ID ...] | vm identity show -g RG -n NAME
+  vmss …                     the same for virtual machine scale sets
+  host … --type T            the same for any host: vm, vmss, webapp, functionapp, aci, arc or a resource type
+  role assignment create --assignee ID|APPID|UPN --role ROLE [--scope SCOPE | -g RG] [--description D]
+  role assignment list [--assignee A] [--role R] [--scope S | -g RG] [--all] [--include-inherited]
+  role assignment delete [--ids ID ...] | [--assignee A] [--role R] [--scope S | -g RG]
+  role definition list [--name NAME] [--custom-role-only]
+  token get --host H --resource R [--client-id ID | --object-id ID | --mi-res-id ID] [--flavour F]
+                             a token from host H's managed-identity endpoint, as a process on H gets it
+  token decode TOKEN         print a JWT's header and claims (no verification; '-' reads stdin)
+  Common: --subscription ID|NAME (default: the default subscription)
+
+Configuration as code:
+  apply -f FILE [--dry-run]  make the world match FILE (YAML or JSON): tenants, applications, users, subscriptions,
+                             resourceGroups, customRoles, identities, hosts, roleAssignments, faults. Idempotent, one
+                             transaction, never deletes what the file does not mention
+  export [-f FILE] [--format yaml|json]
+                             the current world in the same format (apply it to another azid to get the same world)
+  snapshot save NAME [--force] | restore NAME | list | delete NAME
+  reset --yes                back to the bootstrap state (default tenant and subscription, bootstrap administrator)
+
+Server:
   start                      run azid in the foreground (see 'azid start --help')
   endpoints [--json]         print the URLs, ids and bootstrap credentials of the running azid
   env [--bootstrap]          print shell exports that point Azure clients at azid
@@ -55,10 +85,9 @@ Commands:
   device list                list device codes waiting for approval
   device approve CODE [--user UPN]
   device deny CODE [--user UPN]
-  logs [--kind K] [--result R] [--principal ID] [--client ID] [--audience A] [--limit N] [--follow] [-o json|table|tsv]
+  logs [--kind K] [--result R] [--principal ID] [--client ID] [--host H] [--audience A] [--limit N] [--follow]
   access explain --principal ID --action A --scope S [--data-action]
                              which assignment, role and permission allow an action, or why none does (exit 3 when denied)
-  token decode TOKEN         print a JWT's header and claims (no verification; '-' reads stdin)
   version
 
 Common options:
@@ -79,10 +108,112 @@ function target(p: ReturnType<typeof parseArgs>, env: Readonly<Record<string, st
 }
 
 function output(p: ReturnType<typeof parseArgs>, fallback: OutputFormat): OutputFormat {
-  const o = flag(p, 'output') ?? fallback
-  if (o !== 'json' && o !== 'table' && o !== 'tsv')
-    throw new UsageError(`--output must be json, table or tsv, not '${o}'`)
-  return o
+  return parseOutput(flag(p, 'output'), fallback)
+}
+
+/** Flags every az-shaped noun accepts (az's global arguments included; --only-show-errors etc. change nothing here). */
+const GLOBAL = [...COMMON, 'query', 'subscription', 'only-show-errors', 'verbose', 'debug', 'yes', 'no-wait']
+const SPEC: ArgSpec = {
+  booleans: [
+    'help',
+    'yes',
+    'no-wait',
+    'all',
+    'include-inherited',
+    'custom-role-only',
+    'generate-ssh-keys',
+    'dry-run',
+    'force',
+    'only-show-errors',
+    'verbose',
+    'debug',
+  ],
+  multi: ['tags', 'ids', 'assign-identity', 'identities', 'audiences', 'set', 'remove'],
+  aliases: { g: 'resource-group', n: 'name', l: 'location', o: 'output', f: 'file', y: 'yes' },
+}
+const HOST_FLAGS = [
+  'resource-group',
+  'name',
+  'location',
+  'tags',
+  'ids',
+  'type',
+  'assign-identity',
+  'identities',
+  'role',
+  'scope',
+  'size',
+  'image',
+  'admin-username',
+  'admin-password',
+  'generate-ssh-keys',
+  'authentication-type',
+  'upgrade-policy-mode',
+  'custom-data',
+  'vm-sku',
+  'instance-count',
+  'public-ip-address',
+  'nsg',
+  'vnet-name',
+  'subnet',
+  'set',
+  'remove',
+]
+/** Flags per noun (beyond GLOBAL). */
+const NOUN_FLAGS: Record<string, readonly string[]> = {
+  identity: ['resource-group', 'name', 'location', 'tags', 'ids', 'identity-name', 'issuer', 'subject', 'audiences'],
+  group: ['name', 'location', 'tags'],
+  vm: HOST_FLAGS,
+  vmss: HOST_FLAGS,
+  host: HOST_FLAGS,
+  role: [
+    'assignee',
+    'assignee-object-id',
+    'assignee-principal-type',
+    'role',
+    'scope',
+    'resource-group',
+    'ids',
+    'all',
+    'include-inherited',
+    'description',
+    'name',
+    'custom-role-only',
+  ],
+  token: ['host', 'resource', 'scope', 'client-id', 'object-id', 'mi-res-id', 'flavour'],
+}
+
+function nounCtx(
+  p: ParsedArgs,
+  io: { out: (s: string) => void; err: (s: string) => void; env: Readonly<Record<string, string | undefined>> },
+  tgt: () => Target,
+  fallback: OutputFormat,
+): NounCtx {
+  const format = output(p, fallback)
+  const query = flag(p, 'query')
+  let session: Promise<Session> | undefined
+  return {
+    p,
+    target: tgt,
+    session: () => {
+      session ??= openSession(tgt(), flag(p, 'subscription'))
+      return session
+    },
+    emit(data, table) {
+      const text = render(data, { format, query, ...(table ? { table } : {}), colour: Boolean(process.stdout.isTTY) })
+      if (text !== undefined && text !== '') io.out(text)
+    },
+    progress(s) {
+      if (process.stderr.isTTY) io.err(s)
+    },
+  }
+}
+
+function nounHelp(cmd: string): string {
+  const lines = USAGE.split('\n').filter(
+    (l) => l.trimStart().startsWith(`${cmd} `) || (cmd === 'vmss' && l.includes('vm ')),
+  )
+  return `Usage:\n${lines.join('\n')}\n\nOutput: -o json|jsonc|yaml|table|tsv|none, --query JMESPATH; --subscription ID|NAME`
 }
 
 const sh = (v: string) => `'${v.replaceAll("'", "'\\''")}'`
@@ -231,7 +362,18 @@ export async function runCli(
             aliases: { o: 'output', f: 'follow' },
           },
         )
-        rejectUnknown(p, [...COMMON, 'kind', 'result', 'principal', 'client', 'host', 'audience', 'limit', 'follow'])
+        rejectUnknown(p, [
+          ...COMMON,
+          'query',
+          'kind',
+          'result',
+          'principal',
+          'client',
+          'host',
+          'audience',
+          'limit',
+          'follow',
+        ])
         const t = target(p, io.env)
         const fmt = output(p, 'table')
         const qs = new URLSearchParams()
@@ -243,7 +385,11 @@ export async function runCli(
         const rowsOf = (v: AuditEvent[]) => v.map((e) => ({ ...e, time: new Date(e.at).toISOString() }))
         const first = await adminRequest<{ value: AuditEvent[] }>(t, 'GET', `/_azid/logs?${qs}`)
         const events = first.value.slice().reverse()
-        io.out(fmt === 'json' ? JSON.stringify(events, null, 2) : formatRows(rowsOf(events), cols, fmt))
+        const query = flag(p, 'query')
+        if (query !== undefined || fmt === 'json' || fmt === 'jsonc' || fmt === 'yaml' || fmt === 'none') {
+          const text = render(events, { format: fmt, query, colour: Boolean(process.stdout.isTTY) })
+          if (text) io.out(text)
+        } else io.out(formatRows(rowsOf(events), cols, fmt))
         if (!has(p, 'follow')) return 0
         let after = events.at(-1)?.seq ?? 0
         for (;;) {
@@ -402,8 +548,60 @@ export async function runCli(
           err: io.err,
         })
       }
+      case 'identity':
+      case 'group':
+      case 'vm':
+      case 'vmss':
+      case 'host':
+      case 'role': {
+        if (sub === '--help' || sub === '-h' || rest.includes('--help') || rest.includes('-h')) {
+          io.out(nounHelp(cmd))
+          return 0
+        }
+        const p = parseArgs(rest, { ...SPEC, known: [...GLOBAL, ...(NOUN_FLAGS[cmd] ?? [])] })
+        if (has(p, 'help')) {
+          io.out(nounHelp(cmd))
+          return 0
+        }
+        rejectUnknown(p, [...GLOBAL, ...(NOUN_FLAGS[cmd] ?? [])])
+        const c = nounCtx(p, io, () => target(p, io.env), 'json')
+        if (cmd === 'identity') {
+          if (sub === 'federated-credential') return await identity(c, sub)
+          if (p.positionals.length > 0) throw new UsageError(`unrecognized arguments: ${p.positionals.join(' ')}`)
+          return await identity(c, sub)
+        }
+        if (cmd === 'group') return await group(c, sub)
+        if (cmd === 'role') return await role(c, sub, p.positionals[0])
+        return await host(c, cmd, sub)
+      }
+      case 'apply':
+      case 'export':
+      case 'snapshot':
+      case 'reset': {
+        const known = [...COMMON, 'file', 'dry-run', 'format', 'force', 'yes', 'name']
+        const p = parseArgs(cmd === 'snapshot' ? rest : [sub, ...rest].filter((x): x is string => x !== undefined), {
+          ...SPEC,
+          known,
+        })
+        const wio = {
+          out: io.out,
+          err: io.err,
+          tty: Boolean(process.stderr.isTTY),
+          format: flag(p, 'output') === 'json' ? ('json' as const) : ('text' as const),
+        }
+        const t = target(p, io.env)
+        if (cmd === 'apply') return await applyCommand(t, p, wio)
+        if (cmd === 'export') return await exportCommand(t, p, wio)
+        if (cmd === 'snapshot') return await snapshotCommand(t, sub, p, wio)
+        return await resetCommand(t, p, wio)
+      }
       case 'token': {
-        if (sub !== 'decode') throw new UsageError('usage: azid token decode TOKEN')
+        if (sub === 'get') {
+          const p = parseArgs(rest, { ...SPEC, known: [...GLOBAL, ...(NOUN_FLAGS.token ?? [])] })
+          return await tokenGet(nounCtx(p, io, () => target(p, io.env), 'json'))
+        }
+        if (sub !== 'decode')
+          throw new UsageError('usage: azid token get --host H --resource R | azid token decode TOKEN')
         let tok = rest[0]
         if (!tok) throw new UsageError('usage: azid token decode TOKEN')
         if (tok === '-') tok = (io.stdin?.() ?? readFileSync(0, 'utf8')).trim()

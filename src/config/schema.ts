@@ -29,6 +29,12 @@ export const ConfigSchema = z
         httpsPort: port.default(44300),
         /** Plain HTTP managed-identity endpoints (loopback IMDS, App Service, …). */
         miPort: port.default(44380),
+        /** HTTPS Key Vault secrets on loopback: vaults addressed as https://<host>:<vaultPort>/<vault-name>/secrets/…. */
+        vaultPort: port.default(44312),
+        /** HTTPS Blob service on loopback, path-style: https://<host>:<blobPort>/<account>/<container>/<blob>. */
+        blobPort: port.default(44310),
+        /** HTTPS File service on loopback, path-style: https://<host>:<filePort>/<account>/<share>/<path>. */
+        filePort: port.default(44311),
       })
       .strict()
       .prefault({}),
@@ -116,6 +122,29 @@ export const ConfigSchema = z
       .object({
         /** Role assignments take effect this long after they are made (Azure documents up to 5 minutes; 0 = at once). */
         roleAssignmentPropagation: duration.default(0),
+      })
+      .strict()
+      .prefault({}),
+    storage: z
+      .object({
+        /** Largest Put Block body (Azure allows 4000 MiB); larger blocks get 413 RequestBodyTooLarge. */
+        maxBlockBytes: z
+          .number()
+          .int()
+          .positive()
+          .max(4000 * 1024 * 1024)
+          .default(256 * 1024 * 1024),
+        /** Largest Put Blob body (Azure allows 5000 MiB). */
+        maxPutBlobBytes: z
+          .number()
+          .int()
+          .positive()
+          .max(5000 * 1024 * 1024)
+          .default(512 * 1024 * 1024),
+        /** fdatasync each content file before its database row commits (durability across power loss). */
+        fsync: z.boolean().default(true),
+        /** How often uncommitted blocks older than 7 days and unreferenced content files are removed. */
+        gcInterval: duration.default('10m'),
       })
       .strict()
       .prefault({}),

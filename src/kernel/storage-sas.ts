@@ -51,6 +51,72 @@ export function serviceSasStringToSign(service: 'blob' | 'file', f: ServiceSasFi
   return [...head, f.resource, f.snapshotTime, f.encryptionScope, ...tail].join('\n')
 }
 
+/** The `sk*` fields of a user delegation key, as a user delegation SAS carries them. */
+export interface UserDelegationKeyFields {
+  signedOid: string
+  signedTid: string
+  signedStart: string
+  signedExpiry: string
+  signedService: string
+  signedVersion: string
+}
+
+export interface UserDelegationSasFields extends Omit<ServiceSasFields, 'identifier'> {
+  key: UserDelegationKeyFields
+  /** saoid, suoid (agent object id, never sent by the SDKs), scid. */
+  preauthorizedAgentObjectId: string
+  agentObjectId: string
+  correlationId: string
+  /** skdutid, sduoid (2025-07-05). */
+  delegatedUserTenantId: string
+  delegatedUserObjectId: string
+  /** Canonical signed request headers (`name:value\n` each) and query parameters (`\nname:value` each), 2026-04-06. */
+  requestHeaders: string
+  requestQuery: string
+}
+
+/**
+ * User delegation SAS string-to-sign for Blob, per version, as @azure/storage-blob builds it
+ * (generateBlobSASQueryParametersUDK20181109 … UDK20260406).
+ */
+export function userDelegationSasStringToSign(f: UserDelegationSasFields): string {
+  const k = f.key
+  const head = [
+    f.permissions,
+    f.start,
+    f.expiry,
+    f.canonicalizedResource,
+    k.signedOid,
+    k.signedTid,
+    k.signedStart,
+    k.signedExpiry,
+    k.signedService,
+    k.signedVersion,
+  ]
+  const tail = [f.cacheControl, f.contentDisposition, f.contentEncoding, f.contentLanguage, f.contentType]
+  const v = f.version
+  if (v < '2020-02-10') return [...head, f.ip, f.protocol, v, f.resource, f.snapshotTime, ...tail].join('\n')
+  const agents = [f.preauthorizedAgentObjectId, f.agentObjectId, f.correlationId]
+  if (v < '2020-12-06') return [...head, ...agents, f.ip, f.protocol, v, f.resource, f.snapshotTime, ...tail].join('\n')
+  if (v < '2025-07-05')
+    return [...head, ...agents, f.ip, f.protocol, v, f.resource, f.snapshotTime, f.encryptionScope, ...tail].join('\n')
+  const delegated = [f.delegatedUserTenantId, f.delegatedUserObjectId]
+  const mid = [...head, ...agents, ...delegated, f.ip, f.protocol, v, f.resource, f.snapshotTime, f.encryptionScope]
+  if (v < '2026-04-06') return [...mid, ...tail].join('\n')
+  return [...mid, f.requestHeaders, f.requestQuery, ...tail].join('\n')
+}
+
+/**
+ * The value of a user delegation key: azid derives it from a server secret and the key's fields, so any node can
+ * recompute it when a SAS signed with it arrives, and nothing needs to be stored.
+ */
+export function userDelegationKeyValue(secret: Buffer, k: UserDelegationKeyFields): Buffer {
+  const canonical = [k.signedOid, k.signedTid, k.signedStart, k.signedExpiry, k.signedService, k.signedVersion].join(
+    '\n',
+  )
+  return createHmac('sha256', secret).update(canonical, 'utf8').digest()
+}
+
 export interface AccountSasFields {
   account: string
   version: string

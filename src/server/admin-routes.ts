@@ -23,6 +23,16 @@ export interface Endpoints {
   managementUrl: string
   graphUrl: string
   managedIdentity: { sharedEndpoint: string; sharedSocket: string }
+  /**
+   * Key Vault secrets. Loopback: a vault's URL is `loopbackVaultUrl` with `{vault}` replaced (clients must turn off
+   * challenge-resource verification there); namespace mode: `namespaceVaultUrl`, as in Azure.
+   */
+  keyVault: { port: number; loopbackVaultUrl: string; namespaceVaultUrl: string }
+  /**
+   * Storage on loopback, path-style: `https://127.0.0.1:<port>` + `/<account>/…` (namespace mode:
+   * `https://<account>.blob.core.windows.net`). `file` is empty until the File service listens.
+   */
+  storage: { blob: string; file: string }
   caCertPath: string
   bootstrap: { clientId: string; clientSecret: string | null; userPrincipalName: string; userPassword: string | null }
   health: string

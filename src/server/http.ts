@@ -12,6 +12,8 @@ export interface Surface {
   /** A Hono app's fetch, or `raw` for surfaces that answer on node:http directly (managed-identity endpoints). */
   fetch?: FetchHandler
   raw?: (req: IncomingMessage, res: ServerResponse) => void
+  /** Hand the surface the URL exactly as sent, not normalised (Storage signs the path as sent). */
+  rawUrl?: boolean
 }
 
 /**
@@ -44,10 +46,12 @@ export function createDispatcher(q: {
   const fallback = getRequestListener(q.notFound)
   return (req, res) => {
     setRequestMeta(req, q.meta)
-    req.url = normalizeUrl(req.url ?? '/')
+    const sent = req.url ?? '/'
+    req.url = normalizeUrl(sent)
     const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase()
     const path = req.url.split('?')[0] as string
     const surface = q.surfaces.find((s) => s.matches({ host, path }))
+    if (surface?.rawUrl) req.url = sent
     const listener = surface ? listeners.get(surface.name) : undefined
     if (listener) listener(req, res)
     else void fallback(req, res)

@@ -6,6 +6,8 @@ import { join, resolve } from 'node:path'
 import { type AccessControl, type ArmHooks, createAccessControl, createArmApp, defaultRegistry } from '../arm/index.ts'
 import { createFaults, type Faults } from '../faults/index.ts'
 import { type ManagedIdentity, startManagedIdentity } from './mi.ts'
+import { type KeyVaultServer, startKeyVault } from './keyvault.ts'
+import { type StorageServer, startStorage } from './storage.ts'
 import { createAuditLog } from '../audit/index.ts'
 import { createTokenVerifier } from '../auth/index.ts'
 import type { Config } from '../config/index.ts'
@@ -38,6 +40,9 @@ import {
   workloadIssuer,
 } from '../sts/index.ts'
 import { type Endpoints, createAdminApp } from './admin-routes.ts'
+import { CONFIG_ADMIN_PATH, createConfigAdminApp } from './admin-config.ts'
+import { createAdminPortalApp } from './admin-portal.ts'
+import { createPortal } from '../ui/index.ts'
 import { type BootstrapCredentials, bootstrapDirectory, bootstrapSubscription } from './bootstrap.ts'
 import { decodeKey, readOrCreateSecret, writePrivateFile } from './files.ts'
 import { type Surface, createDispatcher } from './http.ts'
@@ -74,6 +79,8 @@ export interface AzidServer {
   readonly access: AccessControl
   readonly faults: Faults
   readonly managedIdentity: ManagedIdentity
+  readonly keyVault: KeyVaultServer
+  readonly storage: StorageServer
   readonly dataDir: string
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then releases everything. */
   close(opts?: { graceMs?: number }): Promise<void>
@@ -304,6 +311,40 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     closers.unshift(() => managedIdentity.close())
     armHookSets.push(managedIdentity.hooks)
     // -- data planes (each adds its listeners, host-style surfaces and ARM hooks here)
+    // Storage (src/server/storage.ts): Blob on listen.blobPort (path-style) and <account>.blob.core.windows.net.
+    const storage = await startStorage({
+      config,
+      database,
+      armStore,
+      access,
+      verifier,
+      audit,
+      clock,
+      ids,
+      logger,
+      kek,
+      dataDir,
+      tls,
+    })
+    closers.unshift(() => storage.close({ graceMs: 1000 }))
+    armHookSets.push(storage.hooks)
+    // Key Vault secrets (src/server/keyvault.ts): loopback listener on listen.vaultPort, <vault>.vault.azure.net surface.
+    const keyVault = await startKeyVault({
+      config,
+      database,
+      armStore,
+      access,
+      verifier,
+      audit,
+      clock,
+      ids,
+      logger,
+      kek,
+      tenantId: bootstrap.tenantId,
+      tls,
+    })
+    closers.unshift(() => keyVault.close({ graceMs: 1000 }))
+    armHookSets.push(keyVault.hooks)
 
     const adminApp = createAdminApp({
       mintWorkloadToken: async (q) => {
@@ -360,13 +401,57 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
         matches: ({ path }) => path === '/servicefabric/msi/token',
         raw: managedIdentity.http.sharedHandler,
       },
+      // The portal's door to the admin API: a signed-in user's token instead of the admin key (src/server/admin-portal.ts).
+      {
+        name: 'admin-portal',
+        matches: ({ path }) => path.startsWith('/_azid/portal/'),
+        fetch: createAdminPortalApp({
+          verifier,
+          admin: adminApp,
+          adminKey,
+          bootstrap,
+          access,
+          audit,
+          directory,
+          sts,
+          clock,
+          logger,
+        }).fetch,
+      },
+      // Configuration as code: apply, export, snapshots, reset (src/server/admin-config.ts).
+      {
+        name: 'admin-config',
+        matches: ({ path }) => CONFIG_ADMIN_PATH.test(path),
+        fetch: createConfigAdminApp({
+          database,
+          access,
+          faults,
+          hooks: armHooks,
+          audit,
+          clock,
+          ids,
+          logger,
+          bootstrap,
+          adminKey,
+          defaultSubscriptionId: config.subscription.id,
+          snapshotDir: join(dataDir, 'snapshots'),
+        }).fetch,
+      },
       { name: 'admin', matches: ({ path }) => path.startsWith('/_azid/'), fetch: adminApp.fetch },
       graphSurface,
       // -- data-plane surfaces (host-style names: <account>.blob.core.windows.net, <vault>.vault.azure.net, …)
+      ...storage.surfaces,
+      keyVault.surface,
       {
         name: 'arm',
         matches: ({ host, path }) => ARM_HOSTS.has(host) || (!STS_HOSTS.has(host) && ARM_PATH.test(path)),
         fetch: armApp.fetch,
+      },
+      // The portal (src/ui): static files under /portal, and / redirects there (the Azure names keep their own /).
+      {
+        name: 'portal',
+        matches: ({ host, path }) => !STS_HOSTS.has(host) && (path === '/' || /^\/portal(\/|$)/.test(path)),
+        fetch: createPortal().fetch,
       },
       { name: 'sts', matches: () => true, fetch: stsApp.fetch },
     ]
@@ -405,6 +490,12 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
         sharedEndpoint: `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${managedIdentity.sharedPort}`,
         sharedSocket: managedIdentity.sharedSocket,
       },
+      keyVault: {
+        port: keyVault.port,
+        loopbackVaultUrl: keyVault.loopbackUrl('{vault}'),
+        namespaceVaultUrl: 'https://{vault}.vault.azure.net',
+      },
+      storage: storage.endpoints,
       caCertPath: tls.caCertPath,
       bootstrap: {
         clientId: bootstrap.clientId,
@@ -435,6 +526,8 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       access,
       faults,
       managedIdentity,
+      keyVault,
+      storage,
       dataDir,
       close(o = {}) {
         closing ??= (async () => {

@@ -6,6 +6,8 @@ import pg from 'pg'
 import * as m0001 from './migrations/0001-init.ts'
 import * as m0002 from './migrations/0002-arm.ts'
 import * as m0003 from './migrations/0003-faults.ts'
+import * as m0004 from './migrations/0004-storage.ts'
+import * as m0005 from './migrations/0005-keyvault.ts'
 import type { Db } from './schema.ts'
 
 export type DialectName = 'sqlite' | 'postgres'
@@ -89,6 +91,8 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, d: DialectName): Prom
   '0001-init': m0001,
   '0002-arm': m0002,
   '0003-faults': m0003,
+  '0004-storage': m0004,
+  '0005-keyvault': m0005,
 }
 
 /**

@@ -80,6 +80,8 @@ export const FIRST_PARTY_RESOURCES: readonly FirstPartyResource[] = [
 export interface FirstPartyClient {
   appId: string
   displayName: string
+  /** https redirect URIs on azid's own origin with exactly these paths (the portal). */
+  sameOriginRedirectPaths?: readonly string[]
 }
 
 /** Public clients that sign users in; they may use http://localhost redirect URIs on any port. */
@@ -89,4 +91,6 @@ export const FIRST_PARTY_PUBLIC_CLIENTS: readonly FirstPartyClient[] = [
   { appId: '579a7132-0e58-4d80-b1e1-7a1e2d337859', displayName: 'AzCopy' },
   { appId: 'aebc6443-996d-45c2-90f0-388ff96faa56', displayName: 'Visual Studio Code' },
   { appId: '872cd9fa-d31f-45e0-9eab-6e460a02d1f1', displayName: 'Visual Studio' },
+  // azid's portal (src/ui), a public client using PKCE; Azure Portal's app id, so sign-in logs read as Entra's do.
+  { appId: 'c44b4083-3bb0-49c1-b47d-974e53cbdf3c', displayName: 'azid portal', sameOriginRedirectPaths: ['/portal/'] },
 ]

@@ -275,7 +275,7 @@ export function createStsApp(deps: StsAppDeps): Hono<Env> {
     } catch (e) {
       return errorPage(c, e)
     }
-    const a = authorizeRequest(version, tenantSegment, p)
+    const a = { ...authorizeRequest(version, tenantSegment, p), origin: c.get('origin') }
     let clientName: string
     try {
       ;({ clientName } = await deps.sts.validateAuthorize(a))

@@ -4,6 +4,7 @@ import type { ServicePrincipal, Tenant, User } from '../directory/index.ts'
 import { authenticateClient, findClient } from './client-auth.ts'
 import type { AuditNotes, GrantContext, StsDeps, TokenRequest, TokenResult } from './context.ts'
 import { StsError } from './errors.ts'
+import { FIRST_PARTY_PUBLIC_CLIENTS } from './first-party.ts'
 import { authorizationCodeHash, deviceCodeHash, grantRegistry } from './grants/index.ts'
 import { issueAppToken } from './issue.ts'
 import type { DeviceCodeRecord } from './ports.ts'
@@ -35,6 +36,8 @@ export interface AuthorizeRequest {
   codeChallengeMethod: string | null
   responseMode: 'query' | 'form_post' | 'fragment'
   loginHint: string | null
+  /** The origin the request came to (same-origin redirect URIs of first-party clients). */
+  origin?: string
 }
 
 export interface StsService {
@@ -83,10 +86,16 @@ function assertionAudiences(req: TokenRequest, known: readonly string[], tenant:
   return out
 }
 
-/** Redirect URIs first-party public clients may use: loopback on any port, and the native-client page. */
-function firstPartyRedirectAllowed(uri: string): boolean {
+/**
+ * Redirect URIs first-party public clients may use: loopback on any port, the native-client page, and for the
+ * portal its page on the origin the request came to (never another origin: PKCE alone does not stop a code being
+ * sent to an attacker who started the flow).
+ */
+function firstPartyRedirectAllowed(uri: string, clientId: string, origin: string | undefined): boolean {
   try {
     const u = new URL(uri)
+    const paths = FIRST_PARTY_PUBLIC_CLIENTS.find((c) => c.appId === clientId.toLowerCase())?.sameOriginRedirectPaths
+    if (paths) return origin !== undefined && u.origin === origin && paths.includes(u.pathname) && u.search === ''
     if (u.protocol === 'http:' && (u.hostname === 'localhost' || u.hostname === '127.0.0.1')) return true
     return u.pathname.endsWith('/oauth2/nativeclient')
   } catch {
@@ -277,7 +286,7 @@ export function createStsService(deps: StsDeps): StsService {
       const tenant = await resolveTenant(deps.directory.store, q.tenantSegment)
       const client = await findClient(deps, tenant, q.clientId)
       const allowed = client.firstParty
-        ? firstPartyRedirectAllowed(q.redirectUri)
+        ? firstPartyRedirectAllowed(q.redirectUri, client.clientId, q.origin)
         : (client.application?.redirectUris ?? []).includes(q.redirectUri)
       if (!allowed)
         throw new StsError('redirectUriNotRegistered', { redirectUri: q.redirectUri, clientId: client.clientId })

@@ -38,7 +38,7 @@ export async function startTestServer(
       ...overrides,
       dataDir,
       store: { dsn: 'memory', ...overrides.store },
-      listen: { httpsPort: 0, miPort: 0, ...overrides.listen },
+      listen: { httpsPort: 0, miPort: 0, vaultPort: 0, blobPort: 0, filePort: 0, ...overrides.listen },
       log: { level: 'silent', ...overrides.log },
       keys: { encryptionKey: TEST_KEK, ...overrides.keys },
       tokens: { signingThreads: 0, ...overrides.tokens },

@@ -268,6 +268,10 @@ test('role definitions: the Appendix A built-ins by roleName filter, with their 
     VirtualMachineContributor: 'Virtual Machine Contributor',
     ManagedIdentityContributor: 'Managed Identity Contributor',
     ManagedIdentityOperator: 'Managed Identity Operator',
+    StorageAccountKeyOperator: 'Storage Account Key Operator Service Role',
+    StorageAccountContributor: 'Storage Account Contributor',
+    CosmosDbAccountReader: 'Cosmos DB Account Reader Role',
+    DocumentDbAccountContributor: 'DocumentDB Account Contributor',
   }
   for (const [key, roleName] of Object.entries(names)) {
     const r = await admin.get(
