@@ -1,4 +1,4 @@
-import { parseResourceId } from '../../kernel/resource-id.ts'
+import { idKey, parseResourceId } from '../../kernel/resource-id.ts'
 import { COMPUTE_DICTIONARY_FROM, isBefore } from '../api-versions.ts'
 import type { ArmResult, Ctx } from '../context.ts'
 import { ArmError } from '../errors.ts'
@@ -315,10 +315,11 @@ export function resourceType(b: TypeBehaviour): ResourceType & { behaviour: Type
     },
     async list(ctx, t) {
       const store = ctx.deps.store
+      const page = keysetPage(ctx)
       let items: Resource[]
       if (b.placement === 'child') {
         const parent = await checkParent(store, { ...t, id: `${t.id}/x` })
-        items = await store.listResources({ parentId: parent?.id ?? t.parentScope, type: b.type })
+        items = await store.listResources({ parentId: parent?.id ?? t.parentScope, type: b.type, ...page.query })
       } else if (t.resourceGroup && t.subscriptionId) {
         if (!(await store.getResourceGroup(t.subscriptionId, t.resourceGroup)))
           throw new ArmError('ResourceGroupNotFound', { resourceGroup: t.resourceGroup })
@@ -326,18 +327,49 @@ export function resourceType(b: TypeBehaviour): ResourceType & { behaviour: Type
           subscriptionId: t.subscriptionId,
           resourceGroup: t.resourceGroup,
           type: b.type,
+          ...page.query,
         })
-      } else items = await store.listResources({ subscriptionId: t.subscriptionId ?? '', type: b.type })
-      return pagedList(
-        ctx,
-        items.map((r) => renderResource(b, r, ctx.req.apiVersion)),
-      )
+      } else items = await store.listResources({ subscriptionId: t.subscriptionId ?? '', type: b.type, ...page.query })
+      return page.answer(items, (r) => renderResource(b, r, ctx.req.apiVersion))
     },
     ...(b.actions ? { actions: b.actions } : {}),
   }
 }
 
 const PAGE = 1000
+
+/**
+ * Keyset paging for resource lists: the store reads one page (`LIMIT top+1` after the last id), so a page costs the
+ * same with 10 or 100,000 resources. `$skiptoken` is the last id key of the previous page, base64url-encoded; a token
+ * that does not decode starts from the beginning, as ARM ignores unknown tokens.
+ */
+export function keysetPage(ctx: Ctx): {
+  query: { limit: number; after?: string }
+  answer: (items: readonly Resource[], render: (r: Resource) => unknown) => ArmResult
+} {
+  const top = Number(ctx.req.query.get('$top') ?? PAGE)
+  const size = Number.isInteger(top) && top > 0 ? Math.min(top, PAGE) : PAGE
+  const token = ctx.req.query.get('$skiptoken')
+  let after: string | undefined
+  if (token) {
+    const decoded = Buffer.from(token, 'base64url').toString('utf8')
+    if (decoded.startsWith('/')) after = decoded
+  }
+  return {
+    query: { limit: size + 1, ...(after ? { after } : {}) },
+    answer(items, render) {
+      const value = items.slice(0, size).map(render)
+      const body: Record<string, unknown> = { value }
+      const last = items[size - 1]
+      if (items.length > size && last) {
+        const next = new URLSearchParams(ctx.req.query)
+        next.set('$skiptoken', Buffer.from(idKey(last.id), 'utf8').toString('base64url'))
+        body.nextLink = `${ctx.req.origin}${ctx.req.path}?${next.toString()}`
+      }
+      return { status: 200, body }
+    },
+  }
+}
 
 /** `{value, nextLink}` with `$skiptoken` paging (api-shapes §0.4); `$top` limits a page. */
 export function pagedList(ctx: Ctx, all: readonly unknown[]): ArmResult {

@@ -176,6 +176,18 @@ test('SCN-08 step 2: list by resource group and by subscription (UAMI-002, UAMI-
   const first = page.json<{ value: Identity[]; nextLink: string }>()
   assert.equal(first.value.length, 1)
   assert.match(first.nextLink, new RegExp(`^${s.base}/subscriptions/.*api-version=${V.mi}`))
+  // Following nextLink walks the rest exactly once (keyset paging: no repeats, no gaps), and the last page has none.
+  const seen = [...first.value.map((x) => x.name)]
+  let next: string | undefined = first.nextLink
+  while (next) {
+    const r = await admin.call('GET', next.slice(s.base.length), null)
+    assert.equal(r.status, 200, r.text)
+    const body = r.json<{ value: Identity[]; nextLink?: string }>()
+    assert.equal(body.value.length, 1)
+    seen.push(...body.value.map((x) => x.name))
+    next = body.nextLink
+  }
+  assert.deepEqual([...seen].sort(), ['list-a', 'list-b'])
   expectArmError(
     await admin.get(`${p.rg('no-such-rg')}/providers/Microsoft.ManagedIdentity/userAssignedIdentities`, V.mi),
     404,

@@ -117,7 +117,7 @@ function shell() {
         sessionStorage.setItem('azid.portal.sub', v)
         if (world) world.sub = v
         buildNav()
-        route()
+        void route()
       },
     },
     subs.map((s) =>

@@ -75,7 +75,10 @@ async function assignmentsTab(ctx, scope, pane) {
     roleDefinitions(scope),
   ])
   const rows = page.value
-  const names = await principalNames(rows.map((a) => a.properties.principalId))
+  // Names come from the directory; without Graph access the ids and ARM's principal types still show.
+  const names = await principalNames(rows.map((a) => a.properties.principalId)).catch(
+    () => /** @type {Awaited<ReturnType<typeof principalNames>>} */ (new Map()),
+  )
   if (ctx.stale()) return
   const roleName = new Map(roles.map((d) => [roleGuid(d.id), d.properties.roleName]))
   const remove = h('button#remove-assignment', { type: 'button', disabled: true }, 'Remove')

@@ -171,7 +171,7 @@ export async function createIdentity(ctx) {
       },
     },
     field('Resource Name', name, 'Letters, digits, hyphens and underscores; 3 to 128 characters.'),
-    field('Subscription', subSel),
+    field('Subscription', subSel, 'Change the subscription in the top bar.'),
     h(
       'fieldset.rg',
       h('legend', 'Resource group'),
