@@ -19,6 +19,7 @@ interface Endpoints {
   graphUrl: string
   caCertPath: string
   bootstrap: { clientId: string; clientSecret: string | null; userPrincipalName: string; userPassword: string | null }
+  storage?: { blob: string; file: string }
 }
 
 interface AuditEvent {
@@ -254,6 +255,7 @@ export async function runCli(
           io.out(`Authority host:  ${e.authorityHost}`)
           io.out(`Management URL:  ${e.managementUrl}`)
           io.out(`Graph URL:       ${e.graphUrl}`)
+          if (e.storage?.blob) io.out(`Blob (loopback): ${e.storage.blob}/<account>`)
           io.out(`CA certificate:  ${e.caCertPath}`)
           io.out(
             `Bootstrap SP:    ${e.bootstrap.clientId}${e.bootstrap.clientSecret ? ` / ${e.bootstrap.clientSecret}` : ''}`,

@@ -24,3 +24,6 @@ export type {
   CopyState,
   UncommittedBlock,
 } from './blob/ports.ts'
+
+// Files: the metadata store port and its records (src/store/files-store.ts implements it).
+export type { EntryKey, FileEntry, FileExtent, FileStore } from './files/ports.ts'

@@ -30,7 +30,7 @@ export interface Endpoints {
   keyVault: { port: number; loopbackVaultUrl: string; namespaceVaultUrl: string }
   /**
    * Storage on loopback, path-style: `https://127.0.0.1:<port>` + `/<account>/…` (namespace mode:
-   * `https://<account>.blob.core.windows.net`). `file` is empty until the File service listens.
+   * `https://<account>.blob.core.windows.net`, `https://<account>.file.core.windows.net`).
    */
   storage: { blob: string; file: string }
   caCertPath: string

@@ -21,6 +21,7 @@ import type { Logger } from '../kernel/log.ts'
 import { setRequestMeta } from '../kernel/request-meta.ts'
 import { type Database, createStorageStore } from '../store/index.ts'
 import type { Surface } from './http.ts'
+import { type FilesServer, startFiles } from './storage-files.ts'
 
 export const CONTAINER_TYPE = `${STORAGE_ACCOUNT_TYPE}/blobServices/containers`
 const BLOB_HOST = /^[a-z0-9]{3,24}\.blob\.core\.windows\.net$/
@@ -161,6 +162,8 @@ export interface StorageServer {
   hooks: ArmHooks
   endpoints: { blob: string; file: string }
   blobPort: number
+  /** The File service (src/server/storage-files.ts): listen.filePort and `<account>.file.core.windows.net`. */
+  files: FilesServer
   close(opts?: { graceMs?: number }): Promise<void>
 }
 
@@ -226,6 +229,15 @@ export async function startStorage(deps: {
   })
   const blobPort = (server.address() as AddressInfo).port
 
+  const files = await startFiles({
+    ...deps,
+    accounts: armAccountDirectory(deps.armStore),
+    delegationSecret: createHmac('sha256', deps.kek).update('azid storage user delegation keys').digest(),
+  }).catch((err: unknown) => {
+    server.close()
+    throw err
+  })
+
   const gc = () =>
     void blob
       .collectGarbage()
@@ -249,15 +261,21 @@ export async function startStorage(deps: {
         raw: (req, res) => blob.handle(req, res, 'host'),
         rawUrl: true,
       },
+      ...files.surfaces,
     ],
     hooks: {
-      storageKeysChanged: (name) => blob.accountChanged(name),
+      storageKeysChanged: (name) => {
+        blob.accountChanged(name)
+        files.hooks.storageKeysChanged?.(name)
+      },
       // Every ARM write reports its resource here: an account's flags (allowSharedKeyAccess, …) may have changed.
       hostChanged: (id) => {
+        files.hooks.hostChanged?.(id)
         const m = ACCOUNT_IN_ID.exec(id)
         if (m) blob.accountChanged((m[1] as string).toLowerCase())
       },
       resourceDeleted: (r) => {
+        files.hooks.resourceDeleted?.(r)
         if (isType(r, STORAGE_ACCOUNT_TYPE)) {
           blob.accountChanged(r.name)
           void purge(r.name, null)
@@ -267,16 +285,18 @@ export async function startStorage(deps: {
         }
       },
     },
-    endpoints: { blob: `https://${hostForUrl}:${blobPort}`, file: '' },
+    endpoints: { blob: `https://${hostForUrl}:${blobPort}`, file: files.endpoint },
     blobPort,
+    files,
     close(o = {}) {
       closing ??= new Promise<void>((resolve) => {
         clearInterval(timer)
+        const filesClosed = files.close(o)
         const t = setTimeout(() => server.closeAllConnections(), o.graceMs ?? 10_000)
         t.unref()
         server.close(() => {
           clearTimeout(t)
-          resolve()
+          void filesClosed.then(() => resolve())
         })
         server.closeIdleConnections()
       })

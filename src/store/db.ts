@@ -8,6 +8,7 @@ import * as m0002 from './migrations/0002-arm.ts'
 import * as m0003 from './migrations/0003-faults.ts'
 import * as m0004 from './migrations/0004-storage.ts'
 import * as m0005 from './migrations/0005-keyvault.ts'
+import * as m0006 from './migrations/0006-files.ts'
 import type { Db } from './schema.ts'
 
 export type DialectName = 'sqlite' | 'postgres'
@@ -93,6 +94,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, d: DialectName): Prom
   '0003-faults': m0003,
   '0004-storage': m0004,
   '0005-keyvault': m0005,
+  '0006-files': m0006,
 }
 
 /**

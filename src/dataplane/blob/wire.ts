@@ -3,10 +3,12 @@ import type { BlobRecord, ContainerRecord, UncommittedBlock } from './ports.ts'
 
 /** XML bodies of the Blob service, element order as the REST reference and the SDK deserialisers have them. */
 
-const metadataXml = (m: Record<string, string>) =>
-  `<Metadata>${Object.entries(m)
-    .map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`)
-    .join('')}</Metadata>`
+const metadataXml = (m: Record<string, string>) => {
+  const items = Object.entries(m)
+  return items.length === 0
+    ? '<Metadata />'
+    : `<Metadata>${items.map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`).join('')}</Metadata>`
+}
 
 /** Listings carry ETags without quotes (headers have them). */
 const bare = (etag: string) => etag.replace(/^"|"$/g, '')

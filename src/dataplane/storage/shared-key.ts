@@ -162,17 +162,36 @@ export function signaturesEqual(given: string, expected: string): boolean {
 
 /**
  * Verifies a Shared Key signature against the account's keys. Returns null when one of them signs one of the
- * accepted strings, else the specification's string-to-sign (Azure quotes it in AuthenticationErrorDetail).
+ * accepted strings, else the specification's string-to-sign (Azure quotes it in AuthenticationErrorDetail). The
+ * specification's spelling is tried first; the variants only when it does not match. Each comparison is constant
+ * time.
  */
 export function verifySharedKey(
   r: SignedRequest,
   auth: SharedKeyAuthorization,
   q: { account: string; keys: readonly Buffer[]; pathStyle: boolean },
 ): { ok: true } | { ok: false; stringToSign: string } {
-  const strings = sharedKeyStringsToSign(r, { account: q.account, scheme: auth.scheme, pathStyle: q.pathStyle })
-  let matched = false
-  // Every candidate is computed and compared, so the time taken does not depend on which one matched.
-  for (const key of q.keys)
-    for (const s of strings) if (signaturesEqual(auth.signature, hmacBase64(key, s))) matched = true
-  return matched ? { ok: true } : { ok: false, stringToSign: strings[0] as string }
+  const matches = (s: string) => q.keys.some((key) => signaturesEqual(auth.signature, hmacBase64(key, s)))
+  const primary = primaryStringToSign(r, { account: q.account, scheme: auth.scheme })
+  if (matches(primary)) return { ok: true }
+  for (const s of sharedKeyStringsToSign(r, { account: q.account, scheme: auth.scheme, pathStyle: q.pathStyle }))
+    if (s !== primary && matches(s)) return { ok: true }
+  return { ok: false, stringToSign: primary }
+}
+
+/** The specification's string-to-sign (service header order, every query parameter, the path as sent). */
+function primaryStringToSign(
+  r: SignedRequest,
+  q: { account: string; scheme: SharedKeyAuthorization['scheme'] },
+): string {
+  const headers = canonicalHeaders(r, pythonOrder)
+  const resource = `/${q.account}${r.rawPath}`
+  if (q.scheme === 'SharedKeyLite') {
+    const comp = r.params.find((p) => p.name.toLowerCase() === 'comp')
+    const head = [r.method, r.header('content-md5') ?? '', r.header('content-type') ?? '', r.header('date') ?? ''].join(
+      '\n',
+    )
+    return `${head}\n${headers}${resource}${comp ? `?comp=${comp.value}` : ''}`
+  }
+  return `${standardHeaders(r)}\n${headers}${resource}${canonicalQuery(r.params, false)}`
 }
