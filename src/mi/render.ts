@@ -51,8 +51,26 @@ export function imdsError(err: MiError, ctx: { traceId: string; timestamp: strin
   return { status, body: JSON.stringify({ error, error_description: description }) }
 }
 
+/** Rendered bodies of cached tokens, by token: only `expires_in` changes, once a second. Bounded. */
+const rendered = new Map<string, { second: number; body: string; resource: string; clientId: string }>()
+const RENDERED_MAX = 4096
+
 /** IMDS success body: keys in alphabetical order, every value a string (mi-endpoints §1.1, TOK-001/002). */
-export function imdsBody(t: MiToken, nowMs: number, extra: Record<string, string> = {}): string {
+export function imdsBody(t: MiToken, nowMs: number, extra?: Record<string, string>): string {
+  const second = Math.floor(nowMs / 1000)
+  if (!extra) {
+    const hit = rendered.get(t.accessToken)
+    // The same token may be asked for with another spelling of its resource (echoed as asked): compare it too.
+    if (hit && hit.second === second && hit.resource === t.resource && hit.clientId === t.clientId) return hit.body
+    const body = renderImds(t, nowMs, {})
+    if (!hit && rendered.size >= RENDERED_MAX) rendered.delete(rendered.keys().next().value as string)
+    rendered.set(t.accessToken, { second, body, resource: t.resource, clientId: t.clientId })
+    return body
+  }
+  return renderImds(t, nowMs, extra)
+}
+
+function renderImds(t: MiToken, nowMs: number, extra: Record<string, string>): string {
   const expiresIn = Math.max(0, t.expiresOn - Math.floor(nowMs / 1000))
   const lifetime = String(t.expiresOn - t.notBefore - 300 - 1)
   const body: Record<string, string> = {

@@ -11,6 +11,30 @@ import * as m0005 from './migrations/0005-keyvault.ts'
 import * as m0006 from './migrations/0006-files.ts'
 import type { Db } from './schema.ts'
 
+/**
+ * Kysely prepares every query afresh; preparing is a large share of a small query's cost (docs/performance.md). The
+ * same SQL text gets the same prepared statement (better-sqlite3 re-prepares by itself after schema changes). Safe
+ * because better-sqlite3 is synchronous and azid never streams a query (an iterating statement cannot be reused).
+ */
+function withStatementCache(sqlite: SQLite.Database, max = 1000): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>()
+  const prepare = (source: string) => {
+    let stmt = cache.get(source)
+    if (stmt) return stmt
+    stmt = sqlite.prepare(source)
+    if (cache.size >= max) cache.delete(cache.keys().next().value as string)
+    cache.set(source, stmt)
+    return stmt
+  }
+  return new Proxy(sqlite, {
+    get(target, prop) {
+      if (prop === 'prepare') return prepare
+      const v = Reflect.get(target, prop, target)
+      return typeof v === 'function' ? v.bind(target) : v
+    },
+  })
+}
+
 export type DialectName = 'sqlite' | 'postgres'
 
 export interface Database {
@@ -139,7 +163,7 @@ export async function openDatabase(opts: { dsn: string; dataDir: string; nodeId?
     sqlite.pragma('journal_mode = WAL')
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('busy_timeout = 5000')
-    const db = new Kysely<Db>({ dialect: new SqliteDialect({ database: sqlite }) })
+    const db = new Kysely<Db>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
     database = { db, dialect: 'sqlite', location: file, feed: localFeed(), close: () => db.destroy() }
   } else {
     throw new TypeError(
