@@ -98,7 +98,15 @@ before(async () => {
   scratch = scratchDir('azid-az-arm-')
   sub = s.server.endpoints.subscriptionId
   rgId = `/subscriptions/${sub}/resourceGroups/rg1`
-  const r = await az(['login', '--service-principal', '-u', s.clientId, '-p', s.clientSecret, '--tenant', s.tenantId])
+  const r = await az([
+    'login',
+    '--service-principal',
+    '-u',
+    s.clientId,
+    `--password=${s.clientSecret}`,
+    '--tenant',
+    s.tenantId,
+  ])
   assert.equal(azJson<{ id: string }[]>(r)[0]?.id, sub, describeRun(r))
 })
 
@@ -171,7 +179,7 @@ async function vmDir(t: import('node:test').TestContext): Promise<string> {
   const set = await az(['cloud', 'update', '--profile', HYBRID_PROFILE], dir)
   assert.equal(set.code, 0, describeRun(set))
   const login = await az(
-    ['login', '--service-principal', '-u', s.clientId, '-p', s.clientSecret, '--tenant', s.tenantId],
+    ['login', '--service-principal', '-u', s.clientId, `--password=${s.clientSecret}`, '--tenant', s.tenantId],
     dir,
   )
   assert.equal(azJson<{ id: string }[]>(login)[0]?.id, sub, describeRun(login))

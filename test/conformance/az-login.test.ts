@@ -122,7 +122,15 @@ function assertSubscriptionAccount(
 
 test('az login --service-principal with a secret lists the subscription', async (t) => {
   if (!needAz(t)) return
-  const r = await az(['login', '--service-principal', '-u', s.clientId, '-p', s.clientSecret, '--tenant', s.tenantId])
+  const r = await az([
+    'login',
+    '--service-principal',
+    '-u',
+    s.clientId,
+    `--password=${s.clientSecret}`,
+    '--tenant',
+    s.tenantId,
+  ])
   const accounts = azJson<Account[]>(r)
   assert.equal(accounts.length, 1, describeRun(r))
   assert.equal(accounts[0]?.cloudName, 'AzureCloud')
@@ -181,7 +189,15 @@ for (const snIssuer of [false, true]) {
 
 test('az login --service-principal without any role: "No subscriptions found", then --allow-no-subscriptions', async (t) => {
   if (!needAz(t)) return
-  const args = ['login', '--service-principal', '-u', bareApp.appId, '-p', bareApp.secret, '--tenant', s.tenantId]
+  const args = [
+    'login',
+    '--service-principal',
+    '-u',
+    bareApp.appId,
+    `--password=${bareApp.secret}`,
+    '--tenant',
+    s.tenantId,
+  ]
   const denied = await az(args)
   assert.equal(denied.code, 1, describeRun(denied))
   // arm-errors §11: the appId for service principals, on stderr, with the `ERROR: ` prefix in 2.45.

@@ -91,7 +91,9 @@ test('as a service principal: upload/download --auth-mode login; `az storage acc
   await grantRole(acct, STORAGE_ROLE.BlobDataContributor, sp.objectId)
   const dir = configDir('sp')
   const az = (args: string[]) => runAzInNamespace(s, [...args, '--output', 'json'], { configDir: dir })
-  azJson(await az(['login', '--service-principal', '-u', sp.clientId, '-p', sp.secret, '--tenant', s.tenantId]))
+  azJson(
+    await az(['login', '--service-principal', '-u', sp.clientId, `--password=${sp.secret}`, '--tenant', s.tenantId]),
+  )
   const blob = ['--account-name', acct.name, '-c', 'azdata', '-n', 'sp/upload.txt', '--auth-mode', 'login']
   azJson(await az(['storage', 'blob', 'upload', ...blob, '-f', join(scratch.dir, 'sp.txt')]))
   const back = join(scratch.dir, 'sp-back.txt')

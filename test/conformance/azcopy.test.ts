@@ -219,7 +219,17 @@ test('AZCLI (AZC-003): after `az login --service-principal` with the same AZURE_
   mkdirSync(configDir)
   const login = await runAzInNamespace(
     s,
-    ['login', '--service-principal', '-u', spn.clientId, '-p', spn.secret, '--tenant', s.tenantId, '--output', 'json'],
+    [
+      'login',
+      '--service-principal',
+      '-u',
+      spn.clientId,
+      `--password=${spn.secret}`,
+      '--tenant',
+      s.tenantId,
+      '--output',
+      'json',
+    ],
     { configDir },
   )
   azJson(login)
