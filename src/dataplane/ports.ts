@@ -15,6 +15,9 @@ export type {
   SecretVersionRecord,
 } from './keyvault/ports.ts'
 
+// Blob and Files: what their records share.
+export type { ContentProperties } from './storage/ports.ts'
+
 // Blob: the metadata store port and its records (src/store/storage-store.ts implements it).
 export type {
   BlobKey,

@@ -7,6 +7,7 @@ import { type AccessControl, type ArmHooks, createAccessControl, createArmApp, d
 import { createFaults, type Faults } from '../faults/index.ts'
 import { type ManagedIdentity, startManagedIdentity } from './mi.ts'
 import { type KeyVaultServer, startKeyVault } from './keyvault.ts'
+import { fanOutHooks } from './dataplane.ts'
 import { type StorageServer, startStorage } from './storage.ts'
 import { createAuditLog } from '../audit/index.ts'
 import { createTokenVerifier } from '../auth/index.ts'
@@ -242,20 +243,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     const registry = defaultRegistry()
     // ARM tells the managed-identity endpoints and the data planes what changed; each pushes its hooks here.
     const armHookSets: ArmHooks[] = []
-    const armHooks: ArmHooks = {
-      hostChanged: (id) => {
-        for (const h of armHookSets) h.hostChanged?.(id)
-      },
-      identityDeleted: (id) => {
-        for (const h of armHookSets) h.identityDeleted?.(id)
-      },
-      storageKeysChanged: (name) => {
-        for (const h of armHookSets) h.storageKeysChanged?.(name)
-      },
-      resourceDeleted: (r) => {
-        for (const h of armHookSets) h.resourceDeleted?.(r)
-      },
-    }
+    const armHooks = fanOutHooks(armHookSets)
     const armApp = createArmApp(
       {
         store: armStore,

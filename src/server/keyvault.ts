@@ -1,16 +1,8 @@
-import { type Server as HttpsServer, createServer as createHttpsServer } from 'node:https'
-import type { AddressInfo } from 'node:net'
-import type { AccessControl, ArmHooks, ArmStore, Resource } from '../arm/index.ts'
+import type { ArmHooks, ArmStore, Resource } from '../arm/index.ts'
 import { VAULT_TYPE } from '../arm/providers/keyvault.ts'
-import type { AuditLog } from '../audit/index.ts'
-import type { TokenVerifier } from '../auth/index.ts'
-import type { Config } from '../config/index.ts'
 import { type KeyVault, type VaultDirectory, type VaultInfo, createKeyVault } from '../dataplane/keyvault/index.ts'
-import type { Clock } from '../kernel/clock.ts'
-import type { Ids } from '../kernel/ids.ts'
-import type { Logger } from '../kernel/log.ts'
-import { setRequestMeta } from '../kernel/request-meta.ts'
-import { type Database, createKeyVaultStore } from '../store/index.ts'
+import { createKeyVaultStore } from '../store/index.ts'
+import { type DataPlaneDeps, repeat, startListener, urlHost } from './dataplane.ts'
 import type { Surface } from './http.ts'
 
 /** Host-style vault names (namespace mode, or any listener reached with that Host header). */
@@ -60,24 +52,11 @@ export interface KeyVaultServer {
  * host-style surface (vaults by name), the ARM hook that takes a deleted vault's secrets with it, and the
  * retention sweep (every `sweepMs`, and once at start).
  */
-export async function startKeyVault(deps: {
-  config: Config
-  database: Database
-  armStore: ArmStore
-  access: AccessControl
-  verifier: TokenVerifier
-  audit: AuditLog
-  clock: Clock
-  ids: Ids
-  logger: Logger
-  kek: Buffer
-  tenantId: string
-  tls: { certPem: string; keyPem: string }
-  sweepMs?: number
-}): Promise<KeyVaultServer> {
+export async function startKeyVault(
+  deps: DataPlaneDeps & { tenantId: string; sweepMs?: number },
+): Promise<KeyVaultServer> {
   const { config, logger } = deps
   const host = config.listen.host
-  const hostForUrl = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host
   let port = config.listen.vaultPort
   const keyVault = createKeyVault({
     store: createKeyVaultStore(deps.database.db, deps.database.dialect),
@@ -89,36 +68,20 @@ export async function startKeyVault(deps: {
     ids: deps.ids,
     logger,
     kek: deps.kek,
-    fallbackHost: () => `${hostForUrl}:${port}`,
+    fallbackHost: () => `${urlHost(host)}:${port}`,
   })
   const pathStyle = keyVault.listener('path')
-  const server: HttpsServer = createHttpsServer({ cert: deps.tls.certPem, key: deps.tls.keyPem }, (req, res) => {
-    setRequestMeta(req, { scheme: 'https', host: null, listener: 'keyvault' })
-    pathStyle(req, res)
+  const listener = await startListener({ name: 'keyvault', host, port, tls: deps.tls, handle: pathStyle })
+  port = listener.port
+  const stopSweep = repeat({
+    logger,
+    everyMs: deps.sweepMs ?? 60_000,
+    atStart: true,
+    task: () => keyVault.sweep(),
+    done: 'key vault sweep',
+    failed: 'key vault sweep failed',
   })
-  server.keepAliveTimeout = 65_000
-  server.headersTimeout = 66_000
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  port = (server.address() as AddressInfo).port
 
-  const sweep = () =>
-    void keyVault
-      .sweep()
-      .then((r) => {
-        if (r.purged || r.orphans) logger.info('key vault sweep', r)
-      })
-      .catch((err) => logger.warn('key vault sweep failed', { err }))
-  sweep()
-  const timer = setInterval(sweep, deps.sweepMs ?? 60_000)
-  timer.unref()
-
-  let closing: Promise<void> | undefined
   return {
     keyVault,
     surface: {
@@ -136,19 +99,10 @@ export async function startKeyVault(deps: {
       },
     },
     port,
-    loopbackUrl: (vaultName) => `https://${hostForUrl}:${port}/${vaultName}`,
+    loopbackUrl: (vaultName) => `${listener.origin}/${vaultName}`,
     close(o = {}) {
-      closing ??= new Promise<void>((resolve) => {
-        clearInterval(timer)
-        const t = setTimeout(() => server.closeAllConnections(), o.graceMs ?? 10_000)
-        t.unref()
-        server.close(() => {
-          clearTimeout(t)
-          resolve()
-        })
-        server.closeIdleConnections()
-      })
-      return closing
+      stopSweep()
+      return listener.close(o)
     },
   }
 }

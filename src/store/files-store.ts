@@ -1,5 +1,14 @@
 import type { Kysely, Selectable, Transaction } from 'kysely'
 import type { EntryKey, FileEntry, FileExtent, FileStore } from '../dataplane/ports.ts'
+import {
+  CONTENT_COLUMNS,
+  type ContentColumns,
+  afterKey,
+  contentColumns,
+  contentProperties,
+  forEachPage,
+  successor,
+} from './content-rows.ts'
 import type { DialectName } from './db.ts'
 import type { Db } from './schema.ts'
 
@@ -22,16 +31,9 @@ export type FileTables = {
     attributes: string
     permission_key: string
     size: number
-    content_type: string | null
-    content_encoding: string | null
-    content_language: string | null
-    content_disposition: string | null
-    cache_control: string | null
-    content_md5: string | null
-    metadata: string
     /** JSON: [[offset, length, file, at], …] */
     extents: string
-  }
+  } & ContentColumns
   file_permissions: {
     account: string
     share: string
@@ -70,24 +72,9 @@ function toEntry(r: EntryRow, withExtents = true): FileEntry {
     attributes: r.attributes,
     permissionKey: r.permission_key,
     size: Number(r.size),
-    contentType: r.content_type,
-    contentEncoding: r.content_encoding,
-    contentLanguage: r.content_language,
-    contentDisposition: r.content_disposition,
-    cacheControl: r.cache_control,
-    contentMd5: r.content_md5,
-    metadata: JSON.parse(r.metadata) as Record<string, string>,
+    ...contentProperties(r),
     extents: withExtents ? decodeExtents(r.extents) : [],
   }
-}
-
-/** The smallest string after every string with this prefix (binary order), or undefined when there is none. */
-function successor(prefix: string): string | undefined {
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    const c = prefix.charCodeAt(i)
-    if (c < 0xffff) return prefix.slice(0, i) + String.fromCharCode(c + 1)
-  }
-  return undefined
 }
 
 export function createFileStore(db: Kysely<Db>, dialect: DialectName): FileStore {
@@ -132,13 +119,7 @@ function make(fdb: Kysely<FDb>, dialect: DialectName, inTx: boolean): FileStore 
         attributes: e.attributes,
         permission_key: e.permissionKey,
         size: e.size,
-        content_type: e.contentType,
-        content_encoding: e.contentEncoding,
-        content_language: e.contentLanguage,
-        content_disposition: e.contentDisposition,
-        cache_control: e.cacheControl,
-        content_md5: e.contentMd5,
-        metadata: JSON.stringify(e.metadata),
+        ...contentColumns(e),
         extents: encodeExtents(e.extents),
       }
       const { account: _a, share: _s, parent_key: _p, name_key: _n, ...rest } = row
@@ -189,13 +170,7 @@ function make(fdb: Kysely<FDb>, dialect: DialectName, inTx: boolean): FileStore 
           'attributes',
           'permission_key',
           'size',
-          'content_type',
-          'content_encoding',
-          'content_language',
-          'content_disposition',
-          'cache_control',
-          'content_md5',
-          'metadata',
+          ...CONTENT_COLUMNS,
         ])
         .where('account', '=', q.account)
         .where('share', '=', q.share)
@@ -251,40 +226,21 @@ function make(fdb: Kysely<FDb>, dialect: DialectName, inTx: boolean): FileStore 
     async referencedFiles() {
       const out = new Set<string>()
       // Paged by key so a large store is not read in one result set; directories have no extents.
-      let last: { account: string; share: string; parent_key: string; name_key: string } | undefined
-      for (;;) {
-        let q = fdb
-          .selectFrom('file_entries')
-          .select(['account', 'share', 'parent_key', 'name_key', 'extents'])
-          .where('kind', '=', 'file')
-        if (last) {
-          const a = last
-          q = q.where((eb) =>
-            eb.or([
-              eb('account', '>', a.account),
-              eb.and([eb('account', '=', a.account), eb('share', '>', a.share)]),
-              eb.and([eb('account', '=', a.account), eb('share', '=', a.share), eb('parent_key', '>', a.parent_key)]),
-              eb.and([
-                eb('account', '=', a.account),
-                eb('share', '=', a.share),
-                eb('parent_key', '=', a.parent_key),
-                eb('name_key', '>', a.name_key),
-              ]),
-            ]),
-          )
-        }
-        const rows = await q
-          .orderBy('account')
-          .orderBy('share')
-          .orderBy('parent_key')
-          .orderBy('name_key')
-          .limit(1000)
-          .execute()
-        for (const r of rows) for (const e of decodeExtents(r.extents)) out.add(e.file)
-        const end = rows.at(-1)
-        if (!end || rows.length < 1000) break
-        last = end
-      }
+      const key = ['account', 'share', 'parent_key', 'name_key'] as const
+      await forEachPage(
+        1000,
+        (last: Pick<EntryRow, (typeof key)[number] | 'extents'> | undefined) => {
+          let q = fdb
+            .selectFrom('file_entries')
+            .select([...key, 'extents'])
+            .where('kind', '=', 'file')
+          if (last) q = q.where((eb) => afterKey(eb, key, last))
+          return q.orderBy('account').orderBy('share').orderBy('parent_key').orderBy('name_key').limit(1000).execute()
+        },
+        (r) => {
+          for (const e of decodeExtents(r.extents)) out.add(e.file)
+        },
+      )
       return out
     },
     async sharesWithData() {

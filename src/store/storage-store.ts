@@ -1,5 +1,14 @@
 import type { Kysely, Selectable, Transaction } from 'kysely'
 import type { BlobKey, BlobRecord, BlobStore, CommittedBlock, CopyState } from '../dataplane/ports.ts'
+import {
+  CONTENT_COLUMNS,
+  type ContentColumns,
+  afterKey,
+  contentColumns,
+  contentProperties,
+  forEachPage,
+  successor,
+} from './content-rows.ts'
 import type { DialectName } from './db.ts'
 import type { Db } from './schema.ts'
 
@@ -13,17 +22,10 @@ export type StorageTables = {
     size: number
     created_at: number
     modified_at: number
-    content_type: string | null
-    content_encoding: string | null
-    content_language: string | null
-    content_disposition: string | null
-    cache_control: string | null
-    content_md5: string | null
-    metadata: string
     /** JSON: [[id|null, size, file], …] */
     blocks: string
     copy: string | null
-  }
+  } & ContentColumns
   storage_blocks: {
     account: string
     container: string
@@ -51,25 +53,10 @@ function toBlob(r: BlobRow, withBlocks = true): BlobRecord {
     size: Number(r.size),
     createdAt: Number(r.created_at),
     modifiedAt: Number(r.modified_at),
-    contentType: r.content_type,
-    contentEncoding: r.content_encoding,
-    contentLanguage: r.content_language,
-    contentDisposition: r.content_disposition,
-    cacheControl: r.cache_control,
-    contentMd5: r.content_md5,
-    metadata: JSON.parse(r.metadata) as Record<string, string>,
+    ...contentProperties(r),
     blocks: withBlocks ? decodeBlocks(r.blocks) : [],
     copy: r.copy === null ? null : (JSON.parse(r.copy) as CopyState),
   }
-}
-
-/** The largest string sorting after every string with this prefix, in binary order: the prefix's successor. */
-function successor(prefix: string): string | undefined {
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    const c = prefix.charCodeAt(i)
-    if (c < 0xffff) return prefix.slice(0, i) + String.fromCharCode(c + 1)
-  }
-  return undefined
 }
 
 export function createStorageStore(db: Kysely<Db>, dialect: DialectName): BlobStore {
@@ -107,13 +94,7 @@ function make(sdb: Kysely<SDb>, dialect: DialectName, inTx: boolean): BlobStore 
           'size',
           'created_at',
           'modified_at',
-          'content_type',
-          'content_encoding',
-          'content_language',
-          'content_disposition',
-          'cache_control',
-          'content_md5',
-          'metadata',
+          ...CONTENT_COLUMNS,
           'copy',
         ])
         .$if(withBlocks, (x) => x.select('blocks'))
@@ -138,13 +119,7 @@ function make(sdb: Kysely<SDb>, dialect: DialectName, inTx: boolean): BlobStore 
         size: b.size,
         created_at: b.createdAt,
         modified_at: b.modifiedAt,
-        content_type: b.contentType,
-        content_encoding: b.contentEncoding,
-        content_language: b.contentLanguage,
-        content_disposition: b.contentDisposition,
-        cache_control: b.cacheControl,
-        content_md5: b.contentMd5,
-        metadata: JSON.stringify(b.metadata),
+        ...contentColumns(b),
         blocks: encodeBlocks(b.blocks),
         copy: b.copy === null ? null : JSON.stringify(b.copy),
       }
@@ -263,25 +238,18 @@ function make(sdb: Kysely<SDb>, dialect: DialectName, inTx: boolean): BlobStore 
     async referencedFiles() {
       const out = new Set<string>()
       // Paged by key so a large store is not read in one result set.
-      let after: { account: string; container: string; name: string } | undefined
-      for (;;) {
-        let q = sdb.selectFrom('storage_blobs').select(['account', 'container', 'name', 'blocks'])
-        if (after) {
-          const a = after
-          q = q.where((eb) =>
-            eb.or([
-              eb('account', '>', a.account),
-              eb.and([eb('account', '=', a.account), eb('container', '>', a.container)]),
-              eb.and([eb('account', '=', a.account), eb('container', '=', a.container), eb('name', '>', a.name)]),
-            ]),
-          )
-        }
-        const rows = await q.orderBy('account').orderBy('container').orderBy('name').limit(1000).execute()
-        for (const r of rows) for (const b of decodeBlocks(r.blocks)) out.add(b.file)
-        const last = rows.at(-1)
-        if (!last || rows.length < 1000) break
-        after = { account: last.account, container: last.container, name: last.name }
-      }
+      const key = ['account', 'container', 'name'] as const
+      await forEachPage(
+        1000,
+        (last: Pick<BlobRow, (typeof key)[number] | 'blocks'> | undefined) => {
+          let q = sdb.selectFrom('storage_blobs').select([...key, 'blocks'])
+          if (last) q = q.where((eb) => afterKey(eb, key, last))
+          return q.orderBy('account').orderBy('container').orderBy('name').limit(1000).execute()
+        },
+        (r) => {
+          for (const b of decodeBlocks(r.blocks)) out.add(b.file)
+        },
+      )
       for (const r of await sdb.selectFrom('storage_blocks').select('file').execute()) out.add(r.file)
       return out
     },

@@ -4,48 +4,29 @@
 // ClientSecretCredential and ManagedIdentityCredential (the process acts as a VM) checked against RBAC dataActions.
 // Requirements: STG-001, STG-003, STG-004, STG-005, STG-006, STG-008, TOK-010; issue 5 §2, §5.
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import {
-  type ChildRun,
-  childEnv,
-  describeRun,
-  errorOf,
-  moduleUrl,
-  resultOf,
-  runChild,
-  scratchDir,
-} from '../support/child.ts'
-import { hostEndpoint } from '../support/mi.ts'
-import { startTestServer, type TestServer } from '../support/server.ts'
+import { test } from 'node:test'
+import { type ChildRun, childEnv, describeRun, errorOf, moduleUrl, resultOf, runChild } from '../support/child.ts'
 import { type Principal, V, newPrincipal } from '../integration/arm/helpers.ts'
-import { type Account, STORAGE_ROLE, createAccount, grantRole } from '../integration/blob/helpers.ts'
+import { STORAGE_ROLE, grantRole, identityVm, storageSuite } from '../integration/blob/helpers.ts'
 
 const BLOB = moduleUrl('@azure/storage-blob')
 const IDENTITY = moduleUrl('@azure/identity')
 const HOUR = 3600_000
 
-let s: TestServer
-let acct: Account
-let scratch: ReturnType<typeof scratchDir>
 let reader: Principal
 let contributor: Principal
 let nobody: Principal
-let url = ''
-
-before(async () => {
-  s = await startTestServer()
-  scratch = scratchDir('azid-blob-js-')
-  acct = await createAccount(s, 'jsblobacct')
-  url = `${s.server.endpoints.storage.blob}/${acct.name}`
-  reader = await newPrincipal(s, 'js-reader')
-  contributor = await newPrincipal(s, 'js-contributor')
-  nobody = await newPrincipal(s, 'js-nobody')
-  await grantRole(acct, STORAGE_ROLE.BlobDataReader, reader.objectId)
-  await grantRole(acct, STORAGE_ROLE.BlobDataContributor, contributor.objectId)
-})
-after(async () => {
-  scratch?.dispose()
-  await s?.stop()
+const suite = storageSuite({
+  service: 'blob',
+  account: 'jsblobacct',
+  scratch: 'azid-blob-js-',
+  async prepare({ s, acct }) {
+    reader = await newPrincipal(s, 'js-reader')
+    contributor = await newPrincipal(s, 'js-contributor')
+    nobody = await newPrincipal(s, 'js-nobody')
+    await grantRole(acct, STORAGE_ROLE.BlobDataReader, reader.objectId)
+    await grantRole(acct, STORAGE_ROLE.BlobDataContributor, contributor.objectId)
+  },
 })
 
 /**
@@ -67,15 +48,15 @@ const { Readable } = await import('node:stream')
 `
 
 const node = (name: string, body: string, env: Record<string, string> = {}): Promise<ChildRun> =>
-  runChild(process.execPath, [scratch.write(`${name}.mjs`, `${PRELUDE}\n${body}\n`)], {
+  runChild(process.execPath, [suite.scratch.write(`${name}.mjs`, `${PRELUDE}\n${body}\n`)], {
     timeoutMs: 120_000,
     env: childEnv({
-      NODE_EXTRA_CA_CERTS: s.caPath,
-      BLOB_URL: url,
-      ACCOUNT: acct.name,
-      KEY: acct.key,
-      TENANT: s.tenantId,
-      AUTHORITY: s.base,
+      NODE_EXTRA_CA_CERTS: suite.s.caPath,
+      BLOB_URL: suite.url,
+      ACCOUNT: suite.acct.name,
+      KEY: suite.acct.key,
+      TENANT: suite.s.tenantId,
+      AUTHORITY: suite.s.base,
       ...env,
     }),
   })
@@ -181,15 +162,15 @@ await run(async () => {
 })
 
 test('SAS: ARM listServiceSas (the seed body), ARM listAccountSas, generateBlobSASQueryParameters (STG-004, STG-006)', async () => {
-  const serviceSas = await acct.arm.post(`${acct.id}/listServiceSas/`, V.storage, {
-    canonicalizedResource: `/blob/${acct.name}/jssas`,
+  const serviceSas = await suite.acct.arm.post(`${suite.acct.id}/listServiceSas/`, V.storage, {
+    canonicalizedResource: `/blob/${suite.acct.name}/jssas`,
     signedResource: 'c',
     signedPermission: 'rcw',
     signedProtocol: 'https',
     signedExpiry: new Date(Date.now() + HOUR).toISOString(),
   })
   assert.equal(serviceSas.status, 200, serviceSas.text)
-  const accountSas = await acct.arm.post(`${acct.id}/ListAccountSas`, V.storage, {
+  const accountSas = await suite.acct.arm.post(`${suite.acct.id}/ListAccountSas`, V.storage, {
     signedServices: 'b',
     signedResourceTypes: 'sco',
     signedPermission: 'rwdlc',
@@ -291,15 +272,7 @@ await run(async () => {
 })
 
 test('ManagedIdentityCredential on a VM with Storage Blob Data Reader reads the blob (003 "access Azure Storage", STG-001)', async () => {
-  const vmId = `/subscriptions/${acct.sub}/resourceGroups/blobtests/providers/Microsoft.Compute/virtualMachines/js-blob-vm`
-  const vm = await acct.arm.put(vmId, V.compute, {
-    location: 'westus',
-    identity: { type: 'SystemAssigned' },
-    properties: {},
-  })
-  assert.equal(vm.status, 201, vm.text)
-  const principalId = vm.json<{ identity: { principalId: string } }>().identity.principalId
-  const e = await hostEndpoint(s, vmId, 'loopback')
+  const { principalId, endpoint: e } = await identityVm(suite.s, suite.acct, 'js-blob-vm')
   const script = `
 await run(async () => {
   const svc = new blob.BlobServiceClient(process.env.BLOB_URL, new identity.ManagedIdentityCredential())
@@ -308,7 +281,7 @@ await run(async () => {
 })`
   const before = await node('mi-before', script, e.env)
   assert.deepEqual(resultOf(before), { status: 403, code: 'AuthorizationPermissionMismatch' })
-  await grantRole(acct, STORAGE_ROLE.BlobDataReader, principalId)
+  await grantRole(suite.acct, STORAGE_ROLE.BlobDataReader, principalId)
   const after = await node('mi-after', script, e.env)
   assert.deepEqual(resultOf(after), { text: 'Hello world! :)' })
 })

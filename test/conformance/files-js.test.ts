@@ -5,56 +5,54 @@
 // (Azure Files OAuth over REST) describes: management of shares refused over OAuth, data operations allowed.
 // Requirements: AFO-001, AFO-002, AFO-003, AFO-005, AFO-006, STG-004, STG-005, STG-006; issue 5 §3.
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import { type ChildRun, describeRun, moduleUrl, resultOf, runNode, scratchDir } from '../support/child.ts'
-import { hostEndpoint } from '../support/mi.ts'
-import { startTestServer, type TestServer } from '../support/server.ts'
+import { test } from 'node:test'
+import { type ChildRun, describeRun, moduleUrl, resultOf, runNode } from '../support/child.ts'
 import { type Principal, V, newPrincipal } from '../integration/arm/helpers.ts'
-import { type Account, createAccount, grantRole } from '../integration/blob/helpers.ts'
+import { grantRole, identityVm, storageSuite } from '../integration/blob/helpers.ts'
 import { FILE_ROLE } from '../integration/files/helpers.ts'
 
 const FILES = moduleUrl('@azure/storage-file-share')
 const IDENTITY = moduleUrl('@azure/identity')
 const HOUR = 3600_000
 
-let s: TestServer
-let acct: Account
-let scratch: ReturnType<typeof scratchDir>
 let reader: Principal
 let contributor: Principal
 let smb: Principal
 let nobody: Principal
-let url = ''
-
-before(async () => {
-  s = await startTestServer()
-  scratch = scratchDir('azid-files-js-')
-  acct = await createAccount(s, 'jsfilesacct', 'filetests')
-  url = `${s.server.endpoints.storage.file}/${acct.name}`
-  ;[reader, contributor, smb, nobody] = await Promise.all([
-    newPrincipal(s, 'files-reader'),
-    newPrincipal(s, 'files-contributor'),
-    newPrincipal(s, 'files-smb'),
-    newPrincipal(s, 'files-nobody'),
-  ])
-  await grantRole(acct, FILE_ROLE.PrivilegedReader, reader.objectId)
-  await grantRole(acct, FILE_ROLE.PrivilegedContributor, contributor.objectId)
-  await grantRole(acct, FILE_ROLE.SmbShareContributor, smb.objectId)
-})
-after(async () => {
-  scratch?.dispose()
-  await s?.stop()
+const suite = storageSuite({
+  service: 'file',
+  account: 'jsfilesacct',
+  rg: 'filetests',
+  scratch: 'azid-files-js-',
+  async prepare({ s, acct }) {
+    ;[reader, contributor, smb, nobody] = await Promise.all([
+      newPrincipal(s, 'files-reader'),
+      newPrincipal(s, 'files-contributor'),
+      newPrincipal(s, 'files-smb'),
+      newPrincipal(s, 'files-nobody'),
+    ])
+    await grantRole(acct, FILE_ROLE.PrivilegedReader, reader.objectId)
+    await grantRole(acct, FILE_ROLE.PrivilegedContributor, contributor.objectId)
+    await grantRole(acct, FILE_ROLE.SmbShareContributor, smb.objectId)
+  },
 })
 
 const node = (name: string, body: string, env: Record<string, string> = {}): Promise<ChildRun> =>
   runNode(
-    scratch,
+    suite.scratch,
     name,
     `const files = await import(${JSON.stringify(FILES)})\nconst identity = await import(${JSON.stringify(IDENTITY)})\nconst { createHash } = await import('node:crypto')\nconst attempt = async (f) => { try { const v = await f(); return v === undefined ? 'ok' : v } catch (e) { return [e.statusCode, e.details?.errorCode ?? e.code].join(' ') } }\nconst pattern = (n, seed = 1) => { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) b[i] = (i * 31 + seed + (i >> 11)) & 0xff; return b }\n${body}`,
     {
-      caPath: s.caPath,
+      caPath: suite.s.caPath,
       timeoutMs: 120_000,
-      env: { FILE_URL: url, ACCOUNT: acct.name, KEY: acct.key, TENANT: s.tenantId, AUTHORITY: s.base, ...env },
+      env: {
+        FILE_URL: suite.url,
+        ACCOUNT: suite.acct.name,
+        KEY: suite.acct.key,
+        TENANT: suite.s.tenantId,
+        AUTHORITY: suite.s.base,
+        ...env,
+      },
     },
   )
 
@@ -162,22 +160,22 @@ await run(async () => {
 })
 
 test('SAS: ARM listServiceSas (sr=s), ARM listAccountSas (ss=f), generateFileSASQueryParameters; expired and read-only SAS refused (STG-004, STG-006)', async () => {
-  const serviceSas = await acct.arm.post(`${acct.id}/ListServiceSas`, V.storage, {
-    canonicalizedResource: `/file/${acct.name}/jssas`,
+  const serviceSas = await suite.acct.arm.post(`${suite.acct.id}/ListServiceSas`, V.storage, {
+    canonicalizedResource: `/file/${suite.acct.name}/jssas`,
     signedResource: 's',
     signedPermission: 'rcwl',
     signedProtocol: 'https',
     signedExpiry: new Date(Date.now() + HOUR).toISOString(),
   })
   assert.equal(serviceSas.status, 200, serviceSas.text)
-  const accountSas = await acct.arm.post(`${acct.id}/ListAccountSas`, V.storage, {
+  const accountSas = await suite.acct.arm.post(`${suite.acct.id}/ListAccountSas`, V.storage, {
     signedServices: 'f',
     signedResourceTypes: 'sco',
     signedPermission: 'rwdlc',
     signedExpiry: new Date(Date.now() + HOUR).toISOString(),
   })
   assert.equal(accountSas.status, 200, accountSas.text)
-  const blobOnly = await acct.arm.post(`${acct.id}/ListAccountSas`, V.storage, {
+  const blobOnly = await suite.acct.arm.post(`${suite.acct.id}/ListAccountSas`, V.storage, {
     signedServices: 'b',
     signedResourceTypes: 'sco',
     signedPermission: 'rwdlc',
@@ -317,15 +315,7 @@ await run(async () => ({ read: await attempt(() => share.getDirectoryClient('see
 })
 
 test('ManagedIdentityCredential on a VM: refused until Storage File Data Privileged Reader is assigned, then reads (TOK-010)', async () => {
-  const vmId = `/subscriptions/${acct.sub}/resourceGroups/filetests/providers/Microsoft.Compute/virtualMachines/js-files-vm`
-  const vm = await acct.arm.put(vmId, V.compute, {
-    location: 'westus',
-    identity: { type: 'SystemAssigned' },
-    properties: {},
-  })
-  assert.equal(vm.status, 201, vm.text)
-  const principalId = vm.json<{ identity: { principalId: string } }>().identity.principalId
-  const e = await hostEndpoint(s, vmId, 'loopback')
+  const { principalId, endpoint: e } = await identityVm(suite.s, suite.acct, 'js-files-vm')
   const script = `
 await run(async () => {
   const svc = new files.ShareServiceClient(process.env.FILE_URL, new identity.ManagedIdentityCredential(), { fileRequestIntent: 'backup' })
@@ -333,6 +323,11 @@ await run(async () => {
   return await attempt(async () => (await f.downloadToBuffer()).toString())
 })`
   assert.equal(resultOf(await node('mi-before', script, e.env)), '403 AuthorizationPermissionMismatch')
-  await grantRole(acct, FILE_ROLE.PrivilegedReader, principalId, `${acct.id}/fileServices/default/fileshares/jsoauth`)
+  await grantRole(
+    suite.acct,
+    FILE_ROLE.PrivilegedReader,
+    principalId,
+    `${suite.acct.id}/fileServices/default/fileshares/jsoauth`,
+  )
   assert.equal(resultOf(await node('mi-after', script, e.env)), 'Hello world! :)')
 })

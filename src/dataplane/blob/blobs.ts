@@ -1,34 +1,40 @@
 import { createHash } from 'node:crypto'
 import { closeSync, openSync, readSync } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
-import { pipeline } from 'node:stream/promises'
 import {
-  BodyTooLargeError,
   Crc64,
+  type Piece,
   type Received,
   STRUCTURED_BODY,
-  StructuredEncoder,
-  StructuredMessageError,
-  XmlSyntaxError,
   badHeader,
   badQuery,
-  basicHeaders,
   checkConditions,
+  checksumMismatch,
+  contentHeaders,
   contentLength,
-  crc64Header,
   isStructuredBody,
+  lastModified,
   md5Header,
+  metadataHeaders,
   missingHeader,
+  newEtag,
   notImplemented,
+  openPieces,
   parseMetadata,
   parseRange,
-  parseXml,
+  parseXmlBody,
+  readSmallBody,
+  receiveChecked,
+  release,
+  reply,
+  sendPieces,
   storageError,
-  structuredLength,
+  structuredContentLength,
+  structuredUpload,
+  validators,
 } from '../storage/index.ts'
-import { readSmallBody } from './body.ts'
 import { containerOr404 } from './containers.ts'
-import { type Ctx, lastModified, metadataHeaders, newEtag, reply } from './context.ts'
+import type { Ctx } from './context.ts'
 import { blobError } from './errors.ts'
 import { RBAC } from './operations.ts'
 import type { BlobKey, BlobRecord, CommittedBlock, UncommittedBlock } from './ports.ts'
@@ -58,12 +64,6 @@ export async function blobNotFound(c: Ctx): Promise<never> {
   await containerOr404(c)
   throw blobError('BlobNotFound')
 }
-
-const validators = (b: BlobRecord | undefined) => ({
-  exists: b !== undefined,
-  etag: b?.etag ?? '',
-  lastModified: b?.modifiedAt ?? 0,
-})
 
 /** Headers and request features azid does not implement on writes; each is refused, never ignored. */
 const UNSUPPORTED_HEADERS = [
@@ -139,63 +139,18 @@ export async function receiveBody(
   q: { max: number; md5: boolean; requireLength: boolean },
 ): Promise<{ got: Received; structured: boolean }> {
   const length = contentLength(c.r)
-  const structured = isStructuredBody(c.r.header('x-ms-structured-body'))
-  if (c.r.header('x-ms-structured-body') !== undefined && !structured)
-    throw badHeader('x-ms-structured-body', c.r.header('x-ms-structured-body') as string)
+  const structured = structuredUpload(c.r)
   if (length === null && q.requireLength) throw storageError('MissingContentLengthHeader')
   if (length !== null && length > q.max + (structured ? 1024 * 1024 : 0))
     throw storageError('RequestBodyTooLarge', { detail: `Content-Length ${length} over ${q.max}` })
-  let expectedContent: number | undefined
-  if (structured) {
-    const v = c.r.header('x-ms-structured-content-length')
-    if (v === undefined) throw missingHeader('x-ms-structured-content-length')
-    if (!/^\d{1,15}$/.test(v)) throw badHeader('x-ms-structured-content-length', v)
-    expectedContent = Number(v)
-  }
-  const md5 = md5Header(c.r, 'content-md5')
-  const crc = crc64Header(c.r, 'x-ms-content-crc64')
-  let got: Received
-  try {
-    got = await c.rt.deps.content.receive(c.req, {
-      length,
-      max: q.max,
-      md5: q.md5 || md5 !== undefined,
-      crc64: crc !== undefined,
-      structured,
-    })
-  } catch (e) {
-    if (e instanceof BodyTooLargeError) throw storageError('RequestBodyTooLarge', { detail: e.message })
-    if (e instanceof StructuredMessageError)
-      throw e.message.includes('CRC-64')
-        ? storageError('Crc64Mismatch', { detail: e.message })
-        : storageError('InvalidInput', { detail: `structured message: ${e.message}` })
-    throw e
-  }
-  const mismatch = (code: 'Md5Mismatch' | 'Crc64Mismatch', user: Buffer, server: Buffer) => {
-    void c.rt.deps.content.remove([got.id])
-    const kind = code === 'Md5Mismatch' ? 'Md5' : 'Crc64'
-    return storageError(code, {
-      details: [
-        [`UserSpecified${kind}`, user.toString('base64')],
-        [`ServerCalculated${kind}`, server.toString('base64')],
-      ],
-    })
-  }
-  if (md5 && got.md5 && !md5.equals(got.md5)) throw mismatch('Md5Mismatch', md5, got.md5)
-  if (crc && got.crc64 && !crc.equals(got.crc64)) throw mismatch('Crc64Mismatch', crc, got.crc64)
-  if (expectedContent !== undefined && expectedContent !== got.size) {
-    void c.rt.deps.content.remove([got.id])
-    throw badHeader('x-ms-structured-content-length', String(expectedContent), `decoded ${got.size} bytes`)
-  }
+  const got = await receiveChecked(c, {
+    length,
+    max: q.max,
+    md5: q.md5,
+    structured,
+    ...(structured ? { expectedSize: structuredContentLength(c.r) } : {}),
+  })
   return { got, structured }
-}
-
-/** Removes content files no longer named by any row (after the commit). */
-function release(c: Ctx, before: readonly string[], keep: readonly string[]): void {
-  const kept = new Set(keep)
-  const gone = before.filter((f) => !kept.has(f))
-  if (gone.length > 0)
-    void c.rt.deps.content.remove(gone).catch((err) => c.rt.deps.logger.warn('content removal failed', { err }))
 }
 
 export async function putBlob(c: Ctx): Promise<void> {
@@ -221,12 +176,7 @@ export async function putBlob(c: Ctx): Promise<void> {
   })
   if (blobMd5 && got.md5 && !blobMd5.equals(got.md5)) {
     void c.rt.deps.content.remove([got.id])
-    throw storageError('Md5Mismatch', {
-      details: [
-        ['UserSpecifiedMd5', blobMd5.toString('base64')],
-        ['ServerCalculatedMd5', got.md5.toString('base64')],
-      ],
-    })
+    throw checksumMismatch('Md5Mismatch', blobMd5, got.md5)
   }
   const now = c.rt.deps.clock.now()
   const etag = newEtag(c.rt.deps.ids)
@@ -258,7 +208,7 @@ export async function putBlob(c: Ctx): Promise<void> {
   }
   if (got.size === 0) released.push(got.id)
   release(
-    c,
+    c.rt,
     released,
     blocks.map((b) => b.file),
   )
@@ -312,7 +262,7 @@ async function stageBlock(c: Ctx, key: BlobKey, block: UncommittedBlock): Promis
     void c.rt.deps.content.remove([block.file])
     throw e
   }
-  if (replaced) release(c, [replaced.file], [block.file])
+  if (replaced) release(c.rt, [replaced.file], [block.file])
 }
 
 export async function putBlock(c: Ctx): Promise<void> {
@@ -371,27 +321,11 @@ export async function putBlockList(c: Ctx): Promise<void> {
   const bodyMd5 = md5Header(c.r, 'content-md5')
   await containerOr404(c)
   const body = await readSmallBody(c, MAX_BLOCK_LIST_BODY)
-  if (bodyMd5 && !bodyMd5.equals(createHash('md5').update(body, 'utf8').digest()))
-    throw storageError('Md5Mismatch', {
-      details: [
-        ['UserSpecifiedMd5', bodyMd5.toString('base64')],
-        ['ServerCalculatedMd5', createHash('md5').update(body, 'utf8').digest('base64')],
-      ],
-    })
-  let root: ReturnType<typeof parseXml>
-  try {
-    root = parseXml(body)
-  } catch (e) {
-    if (e instanceof XmlSyntaxError)
-      throw storageError('InvalidXmlDocument', {
-        details: [
-          ['LineNumber', String(e.line)],
-          ['LinePosition', String(e.column)],
-          ['Reason', e.message],
-        ],
-      })
-    throw e
+  if (bodyMd5) {
+    const computed = createHash('md5').update(body, 'utf8').digest()
+    if (!bodyMd5.equals(computed)) throw checksumMismatch('Md5Mismatch', bodyMd5, computed)
   }
+  const root = parseXmlBody(body)
   if (root.name !== 'BlockList') throw storageError('InvalidXmlDocument', { detail: `root element ${root.name}` })
   const wanted = root.children.map((e) => {
     if (e.name !== 'Latest' && e.name !== 'Committed' && e.name !== 'Uncommitted')
@@ -450,7 +384,7 @@ export async function putBlockList(c: Ctx): Promise<void> {
       after: blocks.map((b) => b.file),
     }
   })
-  release(c, out.before, out.after)
+  release(c.rt, out.before, out.after)
   reply(c, 201, {
     ETag: etag,
     'Last-Modified': lastModified(now),
@@ -506,33 +440,7 @@ export function segments(blocks: readonly CommittedBlock[], start: number, end: 
   return out
 }
 
-/** Files opened up front (up to this many) so a concurrent overwrite cannot pull them away mid-response. */
-const EAGER_OPEN = 256
-
-async function openSegments(c: Ctx, segs: readonly Segment[]): Promise<(FileHandle | undefined)[]> {
-  const handles: (FileHandle | undefined)[] = []
-  try {
-    for (const [i, s] of segs.entries())
-      handles.push(i < EAGER_OPEN ? await open(c.rt.deps.content.path(s.file), 'r') : undefined)
-  } catch (e) {
-    await Promise.all(handles.map((h) => h?.close()))
-    throw e
-  }
-  return handles
-}
-
-async function* readSegments(c: Ctx, segs: readonly Segment[], handles: (FileHandle | undefined)[]) {
-  try {
-    for (const [i, s] of segs.entries()) {
-      const h = handles[i] ?? (await open(c.rt.deps.content.path(s.file), 'r'))
-      handles[i] = undefined
-      const stream = h.createReadStream({ start: s.start, end: s.end, highWaterMark: 512 * 1024, autoClose: true })
-      yield* stream
-    }
-  } finally {
-    await Promise.all(handles.map((h) => h?.close().catch(() => {})))
-  }
-}
+const toPiece = (s: Segment): Piece => ({ kind: 'data', file: s.file, at: s.start, length: s.end - s.start + 1 })
 
 /**
  * Ranges up to this size are read synchronously: three thread-pool round trips (open, read, close) cost more than
@@ -596,14 +504,9 @@ export async function getBlob(c: Ctx): Promise<void> {
     if (!b) return blobNotFound(c)
     const v = checkConditions(c.r, validators(b), { read: true })
     if (v === 304) return reply(c, 304, { ETag: b.etag, 'Last-Modified': lastModified(b.modifiedAt) })
-    const o = c.caller.kind === 'sas' ? c.caller.grant.overrides : {}
     const headers: Record<string, string | number | undefined | null> = {
       ...blobHeaders(b),
-      'Content-Type': o.contentType ?? b.contentType ?? 'application/octet-stream',
-      'Content-Encoding': o.contentEncoding ?? b.contentEncoding,
-      'Content-Language': o.contentLanguage ?? b.contentLanguage,
-      'Content-Disposition': o.contentDisposition ?? b.contentDisposition,
-      'Cache-Control': o.cacheControl ?? b.cacheControl,
+      ...contentHeaders(c.caller, b),
       'Accept-Ranges': 'bytes',
     }
     if (c.r.method === 'HEAD') {
@@ -647,34 +550,16 @@ export async function getBlob(c: Ctx): Promise<void> {
       else if (range && wantCrc) headers['x-ms-content-crc64'] = new Crc64().update(data).digest().toString('base64')
       return reply(c, status, headers, data)
     }
+    const pieces = segs.map(toPiece)
     let handles: (FileHandle | undefined)[]
     try {
-      handles = await openSegments(c, segs)
+      handles = await openPieces(c.rt.deps.content, pieces)
     } catch (e) {
       // Overwritten between the read of its row and the open of its files: read the row again.
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' && attempt === 0) continue
       throw e
     }
-    if (structured) {
-      headers['x-ms-structured-body'] = STRUCTURED_BODY
-      headers['x-ms-structured-content-length'] = length
-    }
-    const full = {
-      ...Object.fromEntries(Object.entries(headers).filter(([, x]) => x !== undefined && x !== null)),
-      'Content-Length': structured ? structuredLength(length) : length,
-    }
-    const h: Record<string, string> = {}
-    for (const [k, x] of Object.entries(full)) h[k] = String(x)
-    c.res.writeHead(status, { ...basicHeaders({ ...c.basics, now: c.rt.deps.clock.now() }), ...h })
-    try {
-      if (structured) await pipeline(readSegments(c, segs, handles), new StructuredEncoder(length), c.res)
-      else await pipeline(readSegments(c, segs, handles), c.res)
-    } catch (e) {
-      // The client went away or a file vanished mid-stream: the response is cut short; nothing else to do.
-      if (!c.res.destroyed) c.res.destroy()
-      if (e instanceof StructuredMessageError) c.rt.deps.logger.warn('structured download failed', { err: e })
-    }
-    return
+    return sendPieces(c, status, headers, { pieces, handles, length, structured })
   }
 }
 
@@ -745,7 +630,7 @@ export async function deleteBlob(c: Ctx): Promise<void> {
     return [...b.blocks.map((x) => x.file), ...staged.map((x) => x.file)]
   })
   if (files === undefined) await blobNotFound(c)
-  release(c, files ?? [], [])
+  release(c.rt, files ?? [], [])
   reply(c, 202, { 'x-ms-delete-type-permanent': 'false' })
 }
 
@@ -757,4 +642,4 @@ export async function abortCopy(c: Ctx): Promise<void> {
   throw blobError('NoPendingCopyOperation')
 }
 
-export { properties as writeProperties, validators as blobValidators, release as releaseFiles }
+export { properties as writeProperties }

@@ -2,28 +2,28 @@ import { userDelegationKeyValue } from '../../kernel/storage-sas.ts'
 import {
   XmlSyntaxError,
   badHeader,
+  badQuery,
+  checkChildName,
   checkConditions,
   intParam,
   isoSeconds,
+  lastModified,
+  metadataHeaders,
   notImplemented,
   parseIsoTime,
   parseMetadata,
   parseXml,
+  parseXmlBody,
+  readSmallBody,
+  reply,
   storageError,
 } from '../storage/index.ts'
-import { type Ctx, lastModified, metadataHeaders, reply } from './context.ts'
+import type { Ctx } from './context.ts'
 import { blobError } from './errors.ts'
 import type { ContainerRecord } from './ports.ts'
-import { readSmallBody } from './body.ts'
 import { SERVICE_PROPERTIES_XML, listContainersXml, userDelegationKeyXml } from './wire.ts'
 
-const CONTAINER_NAME = /^[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$/
-
-/** Container names: 3-63 lower-case letters, digits and single hyphens (OutOfRangeInput / InvalidResourceName). */
-export function checkContainerName(name: string): void {
-  if (name.length < 3 || name.length > 63) throw storageError('OutOfRangeInput', { detail: `container name ${name}` })
-  if (!CONTAINER_NAME.test(name)) throw storageError('InvalidResourceName', { detail: `container name ${name}` })
-}
+export const checkContainerName = (name: string) => checkChildName('container', name)
 
 export async function containerOr404(c: Ctx): Promise<ContainerRecord> {
   const ct = await c.rt.deps.containers.getContainer(c.account.name, c.container as string)
@@ -49,7 +49,7 @@ export async function createContainer(c: Ctx): Promise<void> {
   const metadata = parseMetadata(c.req)
   const publicAccess = publicAccessHeader(c)
   if (publicAccess !== 'None' && !c.account.allowBlobPublicAccess) throw blobError('PublicAccessNotPermitted')
-  if (c.rt.beingDeleted.has(`${c.account.name}/${name}`)) throw blobError('ContainerBeingDeleted')
+  if (c.rt.deleting.has(c.account.name, name)) throw blobError('ContainerBeingDeleted')
   const created = await c.rt.deps.containers.createContainer({
     account: c.account.name,
     name,
@@ -69,14 +69,10 @@ export async function deleteContainer(
   if (c.r.header('if-match') !== undefined || c.r.header('if-none-match') !== undefined)
     throw storageError('UnsupportedHeader', { details: [['HeaderName', 'If-Match/If-None-Match']] })
   checkConditions(c.r, { exists: true, etag: ct.etag, lastModified: ct.lastModified }, { read: false })
-  const key = `${c.account.name}/${ct.name}`
-  c.rt.beingDeleted.add(key)
-  try {
+  await c.rt.deleting.during(c.account.name, ct.name, async () => {
     if (!(await c.rt.deps.containers.deleteContainer(c.account.name, ct.name))) throw blobError('ContainerNotFound')
     await purge(c.account.name, ct.name)
-  } finally {
-    c.rt.beingDeleted.delete(key)
-  }
+  })
   reply(c, 202)
 }
 
@@ -152,14 +148,7 @@ export async function listContainers(c: Ctx): Promise<void> {
   const marker = c.r.query.get('marker')
   const max = intParam(c.r, 'maxresults', { min: 1, max: 5000, dflt: 5000 })
   const include = (c.r.query.get('include') ?? '').split(',').filter((s) => s !== '')
-  for (const i of include)
-    if (!INCLUDE_CONTAINERS.has(i))
-      throw storageError('InvalidQueryParameterValue', {
-        details: [
-          ['QueryParameterName', 'include'],
-          ['QueryParameterValue', i],
-        ],
-      })
+  for (const i of include) if (!INCLUDE_CONTAINERS.has(i)) throw badQuery('include', i)
   const all = await c.rt.deps.containers.listContainers(c.account.name)
   const matching = all.filter((ct) => (!prefix || ct.name.startsWith(prefix)) && (!marker || ct.name >= marker))
   const page = matching.slice(0, max)
@@ -198,21 +187,7 @@ const MAX_DELEGATION_MS = 7 * 24 * 3600_000
 export async function getUserDelegationKey(c: Ctx): Promise<void> {
   if (c.caller.kind !== 'bearer')
     throw storageError('AuthorizationFailure', { detail: 'user delegation key without a token' })
-  const body = await readSmallBody(c, 64 * 1024)
-  let root: ReturnType<typeof parseXml>
-  try {
-    root = parseXml(body)
-  } catch (e) {
-    if (e instanceof XmlSyntaxError)
-      throw storageError('InvalidXmlDocument', {
-        details: [
-          ['LineNumber', String(e.line)],
-          ['LinePosition', String(e.column)],
-          ['Reason', e.message],
-        ],
-      })
-    throw e
-  }
+  const root = parseXmlBody(await readSmallBody(c, 64 * 1024))
   if (root.name !== 'KeyInfo') throw storageError('InvalidXmlDocument', { detail: `root ${root.name}` })
   const text = (n: string) => root.children.find((x) => x.name === n)?.text.trim()
   const nodeError = (n: string, v: string) =>

@@ -3,24 +3,27 @@ import {
   badHeader,
   checkConditions,
   isStorageError,
+  lastModified,
+  newEtag,
   notImplemented,
   parseMetadata,
   parseQuery,
+  release,
+  reply,
   sasAllows,
+  validators,
   verifySas,
 } from '../storage/index.ts'
 import {
-  blobValidators,
   checkBlobName,
   checkOverwrite,
   keyOf,
   putBlockFrom,
   refuseUnsupportedHeaders,
-  releaseFiles,
   writeProperties,
 } from './blobs.ts'
 import { containerOr404 } from './containers.ts'
-import { type Ctx, containerScope, lastModified, newEtag, reply } from './context.ts'
+import { type Ctx, containerScope } from './context.ts'
 import { copySourceError } from './errors.ts'
 import { RBAC } from './operations.ts'
 import type { BlobRecord, CommittedBlock } from './ports.ts'
@@ -143,7 +146,7 @@ export async function copyBlob(c: Ctx): Promise<void> {
   const { blob: src, ref } = await readSource(c)
   const key = keyOf(c)
   const before = await c.rt.deps.store.getBlob(key)
-  checkConditions(c.r, blobValidators(before), { read: false })
+  checkConditions(c.r, validators(before), { read: false })
   if (before) checkOverwrite(c)
   // Content files are immutable: the copy names hard links to the source's files.
   const blocks: CommittedBlock[] = []
@@ -170,7 +173,7 @@ export async function copyBlob(c: Ctx): Promise<void> {
   try {
     released = await c.rt.deps.store.transaction(async (tx) => {
       const existing = await tx.getBlob(key, { forUpdate: true })
-      checkConditions(c.r, blobValidators(existing), { read: false })
+      checkConditions(c.r, validators(existing), { read: false })
       if (existing && !before) checkOverwrite(c)
       const staged = await tx.deleteUncommitted(key)
       await tx.putBlob({
@@ -198,8 +201,8 @@ export async function copyBlob(c: Ctx): Promise<void> {
     void c.rt.deps.content.remove(blocks.map((b) => b.file))
     throw e
   }
-  releaseFiles(
-    c,
+  release(
+    c.rt,
     released,
     blocks.map((b) => b.file),
   )

@@ -1,6 +1,6 @@
-import { badQuery, intParam, notImplemented, storageError } from '../storage/index.ts'
+import { badQuery, includeParam, intParam, notImplemented, reply, storageError } from '../storage/index.ts'
 import { containerOr404 } from './containers.ts'
-import { type Ctx, reply } from './context.ts'
+import type { Ctx } from './context.ts'
 import { type ListItem, listBlobsXml } from './wire.ts'
 
 /** include= values of List Blobs: the ones azid renders, and those whose features azid does not have (so none exist). */
@@ -31,10 +31,7 @@ export async function listBlobs(c: Ctx): Promise<void> {
   const delimiter = q.get('delimiter')
   const marker = q.get('marker')
   const max = intParam(c.r, 'maxresults', { min: 1, max: 5000, dflt: 5000 })
-  const include = (q.get('include') ?? '')
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter((s) => s !== '')
+  const include = includeParam(c.r)
   for (const i of include) {
     if (i === 'uncommittedblobs') throw notImplemented('include=uncommittedblobs')
     if (!RENDERED.has(i) && !NOTHING_TO_SHOW.has(i)) throw badQuery('include', i)

@@ -1,5 +1,6 @@
 // The Blob service's ports: its metadata store (src/store/storage-store.ts) and the containers, which are ARM
 // resources (`Microsoft.Storage/storageAccounts/blobServices/containers`, src/server/storage.ts implements it).
+import type { ContentProperties } from '../storage/ports.ts'
 
 /** One block of a committed blob: its id (null for content written by Put Blob), size and content file. */
 export interface CommittedBlock {
@@ -23,19 +24,11 @@ export interface CopyState {
 }
 
 /** A committed block blob: its properties and where its bytes are. */
-export interface BlobRecord extends BlobKey {
+export interface BlobRecord extends BlobKey, ContentProperties {
   etag: string
   size: number
   createdAt: number
   modifiedAt: number
-  contentType: string | null
-  contentEncoding: string | null
-  contentLanguage: string | null
-  contentDisposition: string | null
-  cacheControl: string | null
-  /** Base64, or null when unknown (block lists without x-ms-blob-content-md5). */
-  contentMd5: string | null
-  metadata: Record<string, string>
   /** In order; the blob's bytes are their concatenation. */
   blocks: CommittedBlock[]
   copy: CopyState | null

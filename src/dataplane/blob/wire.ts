@@ -1,17 +1,17 @@
-import { XML_DECL, el, escapeXml, httpDate } from '../storage/index.ts'
+import {
+  DISABLED_RETENTION_XML,
+  XML_DECL,
+  bareEtag as bare,
+  disabledMetricsXml as metrics,
+  el,
+  enumerationXml,
+  httpDate,
+  listingFields,
+  metadataXml,
+} from '../storage/index.ts'
 import type { BlobRecord, ContainerRecord, UncommittedBlock } from './ports.ts'
 
 /** XML bodies of the Blob service, element order as the REST reference and the SDK deserialisers have them. */
-
-const metadataXml = (m: Record<string, string>) => {
-  const items = Object.entries(m)
-  return items.length === 0
-    ? '<Metadata />'
-    : `<Metadata>${items.map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`).join('')}</Metadata>`
-}
-
-/** Listings carry ETags without quotes (headers have them). */
-const bare = (etag: string) => etag.replace(/^"|"$/g, '')
 
 export function containerXml(c: ContainerRecord, withMetadata: boolean): string {
   return `<Container>${el('Name', c.name)}<Properties>${el('Last-Modified', httpDate(c.lastModified))}${el(
@@ -33,11 +33,13 @@ export function listContainersXml(q: {
   withMetadata: boolean
   nextMarker: string
 }): string {
-  return `${XML_DECL}<EnumerationResults ServiceEndpoint="${escapeXml(q.serviceEndpoint)}">${
-    q.prefix !== undefined ? el('Prefix', q.prefix) : ''
-  }${q.marker !== undefined ? el('Marker', q.marker) : ''}${q.maxResults !== undefined ? el('MaxResults', q.maxResults) : ''}<Containers>${q.containers
-    .map((c) => containerXml(c, q.withMetadata))
-    .join('')}</Containers>${el('NextMarker', q.nextMarker)}</EnumerationResults>`
+  return enumerationXml({
+    serviceEndpoint: q.serviceEndpoint,
+    fields: listingFields(q),
+    tag: 'Containers',
+    items: q.containers.map((c) => containerXml(c, q.withMetadata)).join(''),
+    nextMarker: q.nextMarker,
+  })
 }
 
 export function blobXml(b: BlobRecord, q: { metadata: boolean; copy: boolean }): string {
@@ -83,11 +85,14 @@ export function listBlobsXml(q: {
   const items = q.items
     .map((i) => (i.kind === 'blob' ? blobXml(i.blob, q) : `<BlobPrefix>${el('Name', i.name)}</BlobPrefix>`))
     .join('')
-  return `${XML_DECL}<EnumerationResults ServiceEndpoint="${escapeXml(q.serviceEndpoint)}" ContainerName="${escapeXml(
-    q.container,
-  )}">${q.prefix !== undefined ? el('Prefix', q.prefix) : ''}${q.marker !== undefined ? el('Marker', q.marker) : ''}${
-    q.maxResults !== undefined ? el('MaxResults', q.maxResults) : ''
-  }${q.delimiter !== undefined ? el('Delimiter', q.delimiter) : ''}<Blobs>${items}</Blobs>${el('NextMarker', q.nextMarker)}</EnumerationResults>`
+  return enumerationXml({
+    serviceEndpoint: q.serviceEndpoint,
+    attributes: [['ContainerName', q.container]],
+    fields: `${listingFields(q)}${q.delimiter !== undefined ? el('Delimiter', q.delimiter) : ''}`,
+    tag: 'Blobs',
+    items,
+    nextMarker: q.nextMarker,
+  })
 }
 
 const blocksXml = (tag: string, blocks: readonly { id: string | null; size: number }[]) =>
@@ -119,10 +124,7 @@ export function userDelegationKeyXml(k: {
   )}${el('SignedService', 'b')}${el('SignedVersion', k.version)}${el('Value', k.value)}</UserDelegationKey>`
 }
 
-const disabledRetention = '<RetentionPolicy><Enabled>false</Enabled></RetentionPolicy>'
-const metrics = (tag: string) => `<${tag}><Version>1.0</Version><Enabled>false</Enabled>${disabledRetention}</${tag}>`
-
 /** Blob service properties: logging, metrics, CORS, soft delete and static websites all off (azid has none). */
-export const SERVICE_PROPERTIES_XML = `${XML_DECL}<StorageServiceProperties><Logging><Version>1.0</Version><Read>false</Read><Write>false</Write><Delete>false</Delete>${disabledRetention}</Logging>${metrics(
+export const SERVICE_PROPERTIES_XML = `${XML_DECL}<StorageServiceProperties><Logging><Version>1.0</Version><Read>false</Read><Write>false</Write><Delete>false</Delete>${DISABLED_RETENTION_XML}</Logging>${metrics(
   'HourMetrics',
 )}${metrics('MinuteMetrics')}<Cors /><DeleteRetentionPolicy><Enabled>false</Enabled></DeleteRetentionPolicy><StaticWebsite><Enabled>false</Enabled></StaticWebsite></StorageServiceProperties>`

@@ -1,5 +1,13 @@
-import { checkConditions, intParam, missingHeader, notImplemented, storageError } from '../storage/index.ts'
-import { type Ctx, reply } from './context.ts'
+import {
+  checkConditions,
+  includeParam,
+  intParam,
+  missingHeader,
+  notImplemented,
+  reply,
+  validators,
+} from '../storage/index.ts'
+import type { Ctx } from './context.ts'
 import {
   ROOT_PARENT_KEY,
   applySmb,
@@ -13,7 +21,6 @@ import {
   parseMetadata,
   permissionFor,
   updateEntry,
-  validators,
 } from './entries.ts'
 import { fileError } from './errors.ts'
 import type { FileEntry } from './ports.ts'
@@ -106,18 +113,7 @@ export async function listFilesAndDirectories(c: Ctx): Promise<void> {
   const prefix = q.get('prefix')
   const marker = q.get('marker')
   const max = intParam(c.r, 'maxresults', { min: 1, max: 5000, dflt: 5000 })
-  const include = (q.get('include') ?? '')
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter((s) => s !== '')
-  for (const i of include)
-    if (!INCLUDE.has(i))
-      throw storageError('InvalidQueryParameterValue', {
-        details: [
-          ['QueryParameterName', 'include'],
-          ['QueryParameterValue', i],
-        ],
-      })
+  const include = includeParam(c.r, INCLUDE)
   const extendedHeader = c.r.header('x-ms-file-extended-info')
   const extended = extendedHeader?.toLowerCase() === 'true'
   const p = pathOf(c)

@@ -1,5 +1,15 @@
-import { badHeader, checkConditions, isoTime7, notImplemented, parseMetadata } from '../storage/index.ts'
-import { type Ctx, ROOT_FILE_ID, lastModified, metadataHeaders, newEtag, newFileId, shareScope } from './context.ts'
+import {
+  badHeader,
+  checkConditions,
+  isoTime7,
+  lastModified,
+  metadataHeaders,
+  newEtag,
+  notImplemented,
+  parseMetadata,
+  validators,
+} from '../storage/index.ts'
+import { type Ctx, ROOT_FILE_ID, newFileId, shareScope } from './context.ts'
 import { fileError } from './errors.ts'
 import { MODIFY_PERMISSIONS } from './operations.ts'
 import type { EntryKey, FileEntry, FileStore, ShareRecord } from './ports.ts'
@@ -15,6 +25,16 @@ import {
   parseSmbTime,
   permissionKeyOf,
 } from './smb.ts'
+
+/** HTTP properties of an entry that has none set (directories, new files). */
+const NO_CONTENT = {
+  contentType: null,
+  contentEncoding: null,
+  contentLanguage: null,
+  contentDisposition: null,
+  cacheControl: null,
+  contentMd5: null,
+} as const
 
 /** The root directory's row (created when its properties are first set): a parent key no real path can have. */
 export const ROOT_PARENT_KEY = ':root'
@@ -46,12 +66,7 @@ export function defaultRoot(c: Ctx, s: ShareRecord): FileEntry {
     attributes: 'Directory',
     permissionKey: DEFAULT_PERMISSION_KEY,
     size: 0,
-    contentType: null,
-    contentEncoding: null,
-    contentLanguage: null,
-    contentDisposition: null,
-    cacheControl: null,
-    contentMd5: null,
+    ...NO_CONTENT,
     metadata: {},
     extents: [],
   }
@@ -81,12 +96,6 @@ export async function parentDirectory(c: Ctx, tx: FileStore, p: FilePath, share:
   if (parent?.kind !== 'directory') throw fileError('ParentNotFound')
   return parent
 }
-
-export const validators = (e: FileEntry | undefined) => ({
-  exists: e !== undefined,
-  etag: e?.etag ?? '',
-  lastModified: e?.modifiedAt ?? 0,
-})
 
 /** What Azure returns about an entry's SMB side in headers. */
 export const smbHeaders = (e: FileEntry) => ({
@@ -165,14 +174,6 @@ export function smbFromHeaders(c: Ctx, kind: 'directory' | 'file', now: number) 
   }
 }
 
-/** Removes content files no longer named by any row (after the commit). */
-export function release(c: Ctx, before: readonly string[], keep: readonly string[]): void {
-  const kept = new Set(keep)
-  const gone = [...new Set(before)].filter((f) => !kept.has(f))
-  if (gone.length > 0)
-    void c.rt.deps.content.remove(gone).catch((err) => c.rt.deps.logger.warn('content removal failed', { err }))
-}
-
 /** A new directory or file row (Create Directory, Create File). */
 export function newEntry(
   c: Ctx,
@@ -202,12 +203,7 @@ export function newEntry(
     attributes: smb.attributes ?? defaultAttributes(q.kind),
     permissionKey: q.permissionKey,
     size: q.size,
-    contentType: null,
-    contentEncoding: null,
-    contentLanguage: null,
-    contentDisposition: null,
-    cacheControl: null,
-    contentMd5: null,
+    ...NO_CONTENT,
     metadata: q.metadata,
     extents: [],
   }

@@ -1,3 +1,4 @@
+import type { Piece } from '../storage/index.ts'
 import type { FileExtent } from './ports.ts'
 
 /**
@@ -37,8 +38,6 @@ export function clearRange(extents: readonly FileExtent[], start: number, end: n
 export function truncate(extents: readonly FileExtent[], size: number): FileExtent[] {
   return cut(extents, size, Number.POSITIVE_INFINITY)
 }
-
-export type Piece = { kind: 'data'; file: string; at: number; length: number } | { kind: 'zero'; length: number }
 
 /** What bytes `[start, end]` (inclusive) of a file are made of, in order: content file ranges and runs of zeros. */
 export function pieces(extents: readonly FileExtent[], start: number, end: number): Piece[] {

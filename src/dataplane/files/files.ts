@@ -1,25 +1,28 @@
 import { createHash } from 'node:crypto'
-import { type FileHandle, open } from 'node:fs/promises'
-import { pipeline } from 'node:stream/promises'
+import type { FileHandle } from 'node:fs/promises'
 import {
   Crc64,
   STRUCTURED_BODY,
-  StructuredEncoder,
-  StructuredMessageError,
   badHeader,
-  basicHeaders,
   checkConditions,
+  contentHeaders,
   isStructuredBody,
   isoTime7,
+  lastModified,
   md5Header,
   missingHeader,
   notImplemented,
+  openPieces,
   parseRange,
+  readPieces,
+  release,
+  reply,
+  sendPieces,
   storageError,
-  structuredLength,
+  validators,
 } from '../storage/index.ts'
 import { receiveRange } from './body.ts'
-import { type Ctx, lastModified, reply } from './context.ts'
+import type { Ctx } from './context.ts'
 import {
   applySmb,
   entryHeaders,
@@ -32,12 +35,10 @@ import {
   parentDirectory,
   parseMetadata,
   permissionFor,
-  release,
   updateEntry,
-  validators,
 } from './entries.ts'
 import { fileError } from './errors.ts'
-import { type Piece, clearRange, filesOf, pieces, truncate, writeExtent, writtenRanges } from './extents.ts'
+import { clearRange, filesOf, pieces, truncate, writeExtent, writtenRanges } from './extents.ts'
 import type { FileEntry } from './ports.ts'
 import { shareOr404 } from './shares.ts'
 import type { FilePath } from './smb.ts'
@@ -111,7 +112,7 @@ export async function createFile(c: Ctx): Promise<void> {
     await tx.putEntry(e)
     return { e, released: existing ? filesOf(existing.extents) : [] }
   })
-  release(c, out.released, [])
+  release(c.rt, out.released, [])
   reply(c, 201, { ...entryHeaders(out.e), 'x-ms-request-server-encrypted': 'true' })
 }
 
@@ -157,7 +158,7 @@ export async function putRange(c: Ctx): Promise<void> {
       if (end >= e.size) throw outside()
       return touch(e, now, keepLastWrite, { extents: clearRange(e.extents, start, end) })
     })
-    release(c, filesOf(b.extents), filesOf(after.extents))
+    release(c.rt, filesOf(b.extents), filesOf(after.extents))
     return reply(c, 201, {
       ETag: after.etag,
       'Last-Modified': lastModified(after.modifiedAt),
@@ -179,7 +180,7 @@ export async function putRange(c: Ctx): Promise<void> {
     void c.rt.deps.content.remove([got.id])
     throw e
   }
-  release(c, filesOf(result.before.extents), filesOf(result.after.extents))
+  release(c.rt, filesOf(result.before.extents), filesOf(result.after.extents))
   reply(c, 201, {
     ETag: result.after.etag,
     'Last-Modified': lastModified(result.after.modifiedAt),
@@ -195,43 +196,6 @@ export async function putRange(c: Ctx): Promise<void> {
 function touch(e: FileEntry, now: number, keepLastWrite: boolean, change: Partial<FileEntry>): FileEntry {
   const t = isoTime7(now)
   return { ...e, ...change, lastWriteTime: keepLastWrite ? e.lastWriteTime : t, changeTime: t }
-}
-
-/** Files opened up front (up to this many) so a concurrent write cannot pull them away mid-response. */
-const EAGER_OPEN = 256
-const ZEROS = Buffer.alloc(256 * 1024)
-
-async function openPieces(c: Ctx, ps: readonly Piece[]): Promise<(FileHandle | undefined)[]> {
-  const handles: (FileHandle | undefined)[] = []
-  let opened = 0
-  try {
-    for (const p of ps) {
-      if (p.kind === 'data' && opened < EAGER_OPEN) {
-        handles.push(await open(c.rt.deps.content.path(p.file), 'r'))
-        opened++
-      } else handles.push(undefined)
-    }
-  } catch (e) {
-    await Promise.all(handles.map((h) => h?.close()))
-    throw e
-  }
-  return handles
-}
-
-async function* readPieces(c: Ctx, ps: readonly Piece[], handles: (FileHandle | undefined)[]) {
-  try {
-    for (const [i, p] of ps.entries()) {
-      if (p.kind === 'zero') {
-        for (let left = p.length; left > 0; left -= ZEROS.length) yield ZEROS.subarray(0, Math.min(left, ZEROS.length))
-        continue
-      }
-      const h = handles[i] ?? (await open(c.rt.deps.content.path(p.file), 'r'))
-      handles[i] = undefined
-      yield* h.createReadStream({ start: p.at, end: p.at + p.length - 1, highWaterMark: 512 * 1024, autoClose: true })
-    }
-  } finally {
-    await Promise.all(handles.map((h) => h?.close().catch(() => {})))
-  }
 }
 
 const fileHeaders = (e: FileEntry) => ({
@@ -255,14 +219,9 @@ export async function getFile(c: Ctx): Promise<void> {
     const e = await fileOr404(c)
     const v = checkConditions(c.r, validators(e), { read: true })
     if (v === 304) return reply(c, 304, { ETag: e.etag })
-    const o = c.caller.kind === 'sas' ? c.caller.grant.overrides : {}
     const headers: Record<string, string | number | undefined | null> = {
       ...fileHeaders(e),
-      'Content-Type': o.contentType ?? e.contentType ?? 'application/octet-stream',
-      'Content-Encoding': o.contentEncoding ?? e.contentEncoding,
-      'Content-Language': o.contentLanguage ?? e.contentLanguage,
-      'Content-Disposition': o.contentDisposition ?? e.contentDisposition,
-      'Cache-Control': o.cacheControl ?? e.cacheControl,
+      ...contentHeaders(c.caller, e),
     }
     if (c.r.method === 'HEAD' || c.r.query.get('comp') === 'metadata') {
       if (c.r.query.get('comp') === 'metadata')
@@ -295,7 +254,7 @@ export async function getFile(c: Ctx): Promise<void> {
     const status = range ? 206 : 200
     let handles: (FileHandle | undefined)[]
     try {
-      handles = await openPieces(c, ps)
+      handles = await openPieces(c.rt.deps.content, ps)
     } catch (err) {
       // Rewritten between the read of its row and the open of its content: read the row again.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt === 0) continue
@@ -303,29 +262,13 @@ export async function getFile(c: Ctx): Promise<void> {
     }
     if (wantMd5 || wantCrc) {
       const chunks: Buffer[] = []
-      for await (const chunk of readPieces(c, ps, handles)) chunks.push(chunk as Buffer)
+      for await (const chunk of readPieces(c.rt.deps.content, ps, handles)) chunks.push(chunk as Buffer)
       const data = Buffer.concat(chunks)
       if (wantMd5) headers['Content-MD5'] = createHash('md5').update(data).digest('base64')
       else headers['x-ms-content-crc64'] = new Crc64().update(data).digest().toString('base64')
       return reply(c, status, headers, data)
     }
-    if (structured) {
-      headers['x-ms-structured-body'] = STRUCTURED_BODY
-      headers['x-ms-structured-content-length'] = length
-    }
-    headers['Content-Length'] = structured ? structuredLength(length) : length
-    const h: Record<string, string> = {}
-    for (const [k, x] of Object.entries(headers)) if (x !== undefined && x !== null) h[k] = String(x)
-    c.res.writeHead(status, { ...basicHeaders({ ...c.basics, now: c.rt.deps.clock.now() }), ...h })
-    try {
-      if (structured) await pipeline(readPieces(c, ps, handles), new StructuredEncoder(length), c.res)
-      else await pipeline(readPieces(c, ps, handles), c.res)
-    } catch (err) {
-      // The client went away or a content file vanished mid-stream: the response is cut short.
-      if (!c.res.destroyed) c.res.destroy()
-      if (err instanceof StructuredMessageError) c.rt.deps.logger.warn('structured download failed', { err })
-    }
-    return
+    return sendPieces(c, status, headers, { pieces: ps, handles, length, structured })
   }
 }
 
@@ -343,7 +286,7 @@ export async function deleteFile(c: Ctx): Promise<void> {
     return filesOf(e.extents)
   })
   if (files === undefined) throw fileError('ResourceNotFound')
-  release(c, files, [])
+  release(c.rt, files, [])
   reply(c, 202)
 }
 
@@ -362,7 +305,7 @@ export async function setFileProperties(c: Ctx): Promise<void> {
     const resized = size === undefined ? {} : { size, extents: truncate(e.extents, size) }
     return { ...applySmb(c, e, now), ...props, ...resized, permissionKey: permissionKey ?? e.permissionKey }
   })
-  release(c, filesOf(before.extents), filesOf(after.extents))
+  release(c.rt, filesOf(before.extents), filesOf(after.extents))
   reply(c, 200, { ...entryHeaders(after), 'x-ms-request-server-encrypted': 'true' })
 }
 

@@ -1,5 +1,6 @@
 // The File service's ports: its metadata store (src/store/files-store.ts) and the shares, which are ARM resources
-// (`Microsoft.Storage/storageAccounts/fileServices/shares`, src/server/files.ts implements the catalog).
+// (`Microsoft.Storage/storageAccounts/fileServices/shares`, src/server/storage.ts implements the catalog).
+import type { ContentProperties } from '../storage/ports.ts'
 
 /**
  * Written bytes of a file: `length` bytes at `offset` of the file, read from `at` in the content file `file`.
@@ -32,7 +33,7 @@ export interface SmbProperties {
   permissionKey: string
 }
 
-export interface FileEntry extends EntryKey, SmbProperties {
+export interface FileEntry extends EntryKey, SmbProperties, ContentProperties {
   /** The name as created. */
   name: string
   kind: 'directory' | 'file'
@@ -43,14 +44,6 @@ export interface FileEntry extends EntryKey, SmbProperties {
   /** `Last-Modified` (epoch ms). */
   modifiedAt: number
   size: number
-  contentType: string | null
-  contentEncoding: string | null
-  contentLanguage: string | null
-  contentDisposition: string | null
-  cacheControl: string | null
-  /** Base64, as the client set it (Azure Files never computes it). */
-  contentMd5: string | null
-  metadata: Record<string, string>
   /** Files only; empty for directories and in listings. */
   extents: FileExtent[]
 }

@@ -1,18 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
-  BodyIncompleteError,
-  type ResponseBasics,
-  type StorageError,
+  type AddressStyle,
+  type Addressed,
   type StorageRequest,
   authFailed,
   badHeader,
-  createAuthenticator,
-  createDataAccess,
-  createStorageRequest,
-  isStorageError,
+  collectOrphans,
+  createStorageService,
+  decodeSegment,
   missingHeader,
-  sendError,
-  storageChallenge,
   storageError,
 } from '../storage/index.ts'
 import { type Ctx, type FileRuntime, type FileServiceDeps, SERVER_HEADER, serviceScope, shareScope } from './context.ts'
@@ -45,11 +41,6 @@ import {
   setShareProperties,
 } from './shares.ts'
 import { parsePath } from './smb.ts'
-
-/** How the account is named: the first path segment (loopback listener) or the Host (`<account>.file.core.windows.net`). */
-export type AddressStyle = 'path' | 'host'
-
-const HOST_RE = /^([a-z0-9]{3,24})\.file\.core\.windows\.net$/
 
 /** The first version with OAuth on the File service (`x-ms-file-request-intent`, api-shapes §6.6). */
 export const FILE_BEARER_MIN_VERSION = '2022-11-02'
@@ -98,61 +89,23 @@ const HANDLERS: Record<OperationName, (c: Ctx, svc: Svc) => Promise<void> | void
   ListRanges: listRanges,
 }
 
-/** Bodies larger than this are not drained after an error: the connection is closed instead. */
-const DRAIN_LIMIT = 1024 * 1024
-const ORPHAN_GRACE_MS = 3600_000
-
 export function createFileService(deps: FileServiceDeps): FileService {
-  const cacheMs = deps.accountCacheMs ?? 2000
-  const accounts = new Map<string, { at: number; value: Awaited<ReturnType<FileRuntime['account']>> }>()
-  const access = createDataAccess({ access: deps.access, audit: deps.audit, clock: deps.clock, service: 'file' })
-  const rt: FileRuntime = {
-    deps,
-    auth: createAuthenticator({
-      service: 'file',
-      verifier: deps.verifier,
-      access,
-      clock: deps.clock,
-      delegationSecret: deps.delegationSecret,
-    }),
-    beingDeleted: new Set(),
-    async account(name) {
-      const hit = accounts.get(name)
-      const now = deps.clock.now()
-      if (hit && now - hit.at < cacheMs) return hit.value
-      const value = await deps.accounts.getAccount(name)
-      if (accounts.size > 10_000) accounts.clear()
-      accounts.set(name, { at: now, value })
-      return value
-    },
-  }
-
   async function purge(account: string, share: string | null): Promise<void> {
     const files = await deps.store.purge({ account, share })
     await deps.content.remove(files)
   }
   const svc: Svc = { purge }
 
-  const decode = (s: string) => {
-    try {
-      return decodeURIComponent(s)
-    } catch {
-      throw storageError('InvalidUri', { detail: 'malformed percent-encoding in the path' })
-    }
-  }
-
-  function address(req: IncomingMessage, r: StorageRequest, style: AddressStyle) {
-    const segs = r.rawPath.split('/').slice(1)
-    let accountName: string | undefined
-    if (style === 'host') {
-      const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase()
-      accountName = HOST_RE.exec(host)?.[1]
-    } else accountName = segs.shift()
-    const [shareSeg, ...rest] = segs
-    const share = shareSeg === undefined || shareSeg === '' ? null : decode(shareSeg)
-    const pathRaw = rest.map(decode).join('/')
-    return { accountName: accountName ? decode(accountName) : undefined, share, pathRaw }
-  }
+  const { rt, handle, accountChanged } = createStorageService(deps, {
+    service: 'file',
+    serverHeader: SERVER_HEADER,
+    parse(segs) {
+      const [shareSeg, ...rest] = segs
+      const share = shareSeg === undefined || shareSeg === '' ? null : decodeSegment(shareSeg)
+      return { share, pathRaw: rest.map(decodeSegment).join('/') }
+    },
+    serve,
+  })
 
   /** Bearer tokens on the File service (api-shapes §6.6; errors as recorded from Azure, see errors.ts). */
   function checkBearer(r: StorageRequest, management: 'share' | 'service' | null): void {
@@ -165,19 +118,9 @@ export function createFileService(deps: FileServiceDeps): FileService {
     if (intent.trim().toLowerCase() !== 'backup') throw badHeader('x-ms-file-request-intent', intent)
   }
 
-  async function serve(
-    req: IncomingMessage,
-    res: ServerResponse,
-    style: AddressStyle,
-    basics: ResponseBasics & { challenge?: string },
-  ) {
-    const r = createStorageRequest(req, { requestId: basics.requestId, receivedAt: basics.now })
-    basics.version = r.version
-    const a = address(req, r, style)
-    if (!a.accountName) throw storageError('InvalidUri', { detail: 'no account in the request' })
-    const account = await rt.account(a.accountName)
-    if (!account) throw storageError('ResourceNotFound', { detail: `account ${a.accountName}` })
-    basics.challenge = storageChallenge(account.tenantId)
+  async function serve(rt: FileRuntime, x: Addressed<{ share: string | null; pathRaw: string }>) {
+    const { r, account, basics } = x
+    const a = x.address
     if (a.share !== null) checkShareName(a.share)
     const trailingDot = r.header('x-ms-allow-trailing-dot')
     if (trailingDot !== undefined && !/^(true|false)$/i.test(trailingDot))
@@ -201,7 +144,7 @@ export function createFileService(deps: FileServiceDeps): FileService {
                 .join('/')
             : null,
       },
-      pathStyle: style === 'path',
+      pathStyle: x.style === 'path',
     })
     if (caller.kind === 'bearer') checkBearer(r, op.management)
     const scope = a.share === null ? serviceScope(account) : shareScope(account, a.share)
@@ -217,82 +160,37 @@ export function createFileService(deps: FileServiceDeps): FileService {
     // Every action is needed (the files action and the backup semantics): checked one by one, each audited.
     if (!check([first as string])) throw storageError('NoAuthenticationInformation')
     if (caller.kind === 'bearer') for (const action of more) check([action])
-    const host = req.headers.host ?? `${a.accountName}.file.core.windows.net`
     const c: Ctx = {
       rt,
       r,
-      req,
-      res,
+      req: x.req,
+      res: x.res,
       account,
       share: a.share,
       path,
       op,
       caller,
-      serviceEndpoint: `https://${host}/${style === 'path' ? `${account.name}/` : ''}`,
+      serviceEndpoint: x.serviceEndpoint,
       basics,
     }
     await HANDLERS[op.name](c, svc)
   }
 
-  function fail(
-    req: IncomingMessage,
-    res: ServerResponse,
-    err: unknown,
-    basics: ResponseBasics & { challenge?: string },
-  ) {
-    if (err instanceof BodyIncompleteError || req.socket.destroyed) {
-      deps.logger.debug('file request abandoned by the client', { requestId: basics.requestId, err })
-      if (!res.headersSent && !res.destroyed) res.destroy()
-      return
-    }
-    let e: StorageError
-    if (isStorageError(err)) e = err
-    else {
-      deps.logger.error('file request failed', { requestId: basics.requestId, method: req.method, url: req.url, err })
-      e = storageError('InternalError')
-    }
-    if (e.status >= 500) deps.logger.warn('file error', { requestId: basics.requestId, code: e.code, detail: e.detail })
-    else deps.logger.debug('file error', { requestId: basics.requestId, code: e.code, detail: e.detail })
-    if (!req.complete) {
-      const length = Number(req.headers['content-length'] ?? Number.POSITIVE_INFINITY)
-      if (length > DRAIN_LIMIT) res.shouldKeepAlive = false
-      req.resume()
-    }
-    sendError(res, e, { ...basics, now: deps.clock.now(), head: req.method === 'HEAD' })
-  }
-
   return {
-    handle(req, res, style) {
-      const now = deps.clock.now()
-      const clientRequestId = req.headers['x-ms-client-request-id']
-      const basics: ResponseBasics & { challenge?: string } = {
-        requestId: deps.ids.uuid(),
-        version: null,
-        clientRequestId: Array.isArray(clientRequestId) ? clientRequestId[0] : clientRequestId,
-        now,
-        server: SERVER_HEADER,
-      }
-      serve(req, res, style, basics).catch((err) => fail(req, res, err, basics))
-    },
-    accountChanged(name) {
-      accounts.delete(name)
-    },
+    handle,
+    accountChanged,
     purge,
     async collectGarbage() {
-      const now = deps.clock.now()
-      let orphanShares = 0
-      for (const { account, share } of await deps.store.sharesWithData()) {
-        if (await deps.shares.getShare(account, share)) continue
-        if (rt.beingDeleted.has(`${account}/${share}`)) continue
-        await purge(account, share)
-        orphanShares++
-      }
-      const files = await deps.content.sweep({
+      const { orphans, files } = await collectOrphans(rt, {
+        withData: async () => (await deps.store.sharesWithData()).map((x) => ({ account: x.account, name: x.share })),
+        exists: (account, name) => deps.shares.getShare(account, name),
+        purge,
         referenced: () => deps.store.referencedFiles(),
-        now,
-        graceMs: ORPHAN_GRACE_MS,
+        now: deps.clock.now(),
       })
-      return { orphanShares, files }
+      return { orphanShares: orphans, files }
     },
   }
 }
+
+export type { AddressStyle }

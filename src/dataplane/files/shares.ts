@@ -1,31 +1,32 @@
 import {
   XmlSyntaxError,
   badHeader,
+  checkChildName,
   checkConditions,
+  includeParam,
   intParam,
+  lastModified,
+  metadataHeaders,
   missingHeader,
   notImplemented,
   parseMetadata,
   parseXml,
+  readSmallBody,
+  reply,
   storageError,
 } from '../storage/index.ts'
-import { readSmallBody } from './body.ts'
-import { type Ctx, lastModified, metadataHeaders, reply } from './context.ts'
+import type { Ctx } from './context.ts'
 import { fileError } from './errors.ts'
 import type { ShareRecord } from './ports.ts'
 import { DEFAULT_PERMISSION_KEY, DEFAULT_SDDL, checkSddl, permissionKeyOf } from './smb.ts'
 import { EMPTY_ACL_XML, FILE_SERVICE_PROPERTIES_XML, listSharesXml, shareStatsXml } from './wire.ts'
 
-const SHARE_NAME = /^[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$/
 const ACCESS_TIERS = ['TransactionOptimized', 'Hot', 'Cool', 'Premium']
 const MAX_QUOTA_GIB = 102_400
 const MAX_PERMISSION_BODY = 64 * 1024
+const INCLUDE_SHARES = new Set(['metadata', 'snapshots', 'deleted'])
 
-/** Share names: 3-63 lower-case letters, digits and single hyphens (OutOfRangeInput / InvalidResourceName). */
-export function checkShareName(name: string): void {
-  if (name.length < 3 || name.length > 63) throw storageError('OutOfRangeInput', { detail: `share name ${name}` })
-  if (!SHARE_NAME.test(name)) throw storageError('InvalidResourceName', { detail: `share name ${name}` })
-}
+export const checkShareName = (name: string) => checkChildName('share', name)
 
 export async function shareOr404(c: Ctx): Promise<ShareRecord> {
   const s = await c.rt.deps.shares.getShare(c.account.name, c.share as string)
@@ -73,18 +74,7 @@ export async function listShares(c: Ctx): Promise<void> {
   const prefix = q.get('prefix') ?? ''
   const marker = q.get('marker')
   const max = intParam(c.r, 'maxresults', { min: 1, max: 5000, dflt: 5000 })
-  const include = (q.get('include') ?? '')
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter((s) => s !== '')
-  for (const i of include)
-    if (!['metadata', 'snapshots', 'deleted'].includes(i))
-      throw storageError('InvalidQueryParameterValue', {
-        details: [
-          ['QueryParameterName', 'include'],
-          ['QueryParameterValue', i],
-        ],
-      })
+  const include = includeParam(c.r, INCLUDE_SHARES)
   const all = (await c.rt.deps.shares.listShares(c.account.name)).filter(
     (s) => s.name.startsWith(prefix) && (!marker || s.name >= marker),
   )
@@ -111,7 +101,7 @@ export async function createShare(c: Ctx): Promise<void> {
   const metadata = parseMetadata(c.req)
   const quota = quotaHeader(c) ?? 5120
   const accessTier = tierHeader(c) ?? 'TransactionOptimized'
-  if (c.rt.beingDeleted.has(`${c.account.name}/${name}`)) throw fileError('ShareBeingDeleted')
+  if (c.rt.deleting.has(c.account.name, name)) throw fileError('ShareBeingDeleted')
   const created = await c.rt.deps.shares.createShare({
     account: c.account.name,
     name,
@@ -143,14 +133,10 @@ export async function deleteShare(c: Ctx, purge: (account: string, share: string
   if (snapshots !== undefined && snapshots !== 'include' && snapshots !== 'include-leased')
     throw badHeader('x-ms-delete-snapshots', snapshots)
   checkConditions(c.r, { exists: true, etag: s.etag, lastModified: s.lastModified }, { read: false })
-  const key = `${c.account.name}/${s.name}`
-  c.rt.beingDeleted.add(key)
-  try {
+  await c.rt.deleting.during(c.account.name, s.name, async () => {
     if (!(await c.rt.deps.shares.deleteShare(c.account.name, s.name))) throw fileError('ShareNotFound')
     await purge(c.account.name, s.name)
-  } finally {
-    c.rt.beingDeleted.delete(key)
-  }
+  })
   reply(c, 202)
 }
 

@@ -1,17 +1,16 @@
-import { XML_DECL, el, escapeXml, httpDate } from '../storage/index.ts'
+import {
+  XML_DECL,
+  bareEtag as bare,
+  disabledMetricsXml as metrics,
+  el,
+  enumerationXml,
+  httpDate,
+  listingFields,
+  metadataXml,
+} from '../storage/index.ts'
 import type { FileEntry, ShareRecord } from './ports.ts'
 
 /** XML bodies of the File service, element order as the REST reference and the SDK deserialisers have them. */
-
-const metadataXml = (m: Record<string, string>) => {
-  const items = Object.entries(m)
-  return items.length === 0
-    ? '<Metadata />'
-    : `<Metadata>${items.map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`).join('')}</Metadata>`
-}
-
-/** Listings carry ETags without quotes (headers have them). */
-const bare = (etag: string) => etag.replace(/^"|"$/g, '')
 
 export function listSharesXml(q: {
   serviceEndpoint: string
@@ -33,11 +32,13 @@ export function listSharesXml(q: {
         }</Share>`,
     )
     .join('')
-  return `${XML_DECL}<EnumerationResults ServiceEndpoint="${escapeXml(q.serviceEndpoint)}">${
-    q.prefix !== undefined ? el('Prefix', q.prefix) : ''
-  }${q.marker !== undefined ? el('Marker', q.marker) : ''}${
-    q.maxResults !== undefined ? el('MaxResults', q.maxResults) : ''
-  }<Shares>${shares}</Shares>${el('NextMarker', q.nextMarker)}</EnumerationResults>`
+  return enumerationXml({
+    serviceEndpoint: q.serviceEndpoint,
+    fields: listingFields(q),
+    tag: 'Shares',
+    items: shares,
+    nextMarker: q.nextMarker,
+  })
 }
 
 export interface ListInclude {
@@ -81,16 +82,20 @@ export function listEntriesXml(q: {
   include: ListInclude
   nextMarker: string
 }): string {
-  return `${XML_DECL}<EnumerationResults ServiceEndpoint="${escapeXml(q.serviceEndpoint)}" ShareName="${escapeXml(
-    q.share,
-  )}" DirectoryPath="${escapeXml(q.directoryPath)}">${q.marker !== undefined ? el('Marker', q.marker) : ''}${
-    q.prefix !== undefined ? el('Prefix', q.prefix) : ''
-  }${q.maxResults !== undefined ? el('MaxResults', q.maxResults) : ''}${
-    q.directoryId !== undefined ? el('DirectoryId', q.directoryId) : ''
-  }<Entries>${q.entries.map((e) => entryXml(e, q.include)).join('')}</Entries>${el(
-    'NextMarker',
-    q.nextMarker,
-  )}</EnumerationResults>`
+  return enumerationXml({
+    serviceEndpoint: q.serviceEndpoint,
+    attributes: [
+      ['ShareName', q.share],
+      ['DirectoryPath', q.directoryPath],
+    ],
+    // This listing has Marker before Prefix.
+    fields: `${q.marker !== undefined ? el('Marker', q.marker) : ''}${q.prefix !== undefined ? el('Prefix', q.prefix) : ''}${
+      q.maxResults !== undefined ? el('MaxResults', q.maxResults) : ''
+    }${q.directoryId !== undefined ? el('DirectoryId', q.directoryId) : ''}`,
+    tag: 'Entries',
+    items: q.entries.map((e) => entryXml(e, q.include)).join(''),
+    nextMarker: q.nextMarker,
+  })
 }
 
 export function rangesXml(ranges: readonly { start: number; end: number }[]): string {
@@ -104,9 +109,6 @@ export const EMPTY_HANDLES_XML = `${XML_DECL}<EnumerationResults><Entries /><Nex
 export const shareStatsXml = (bytes: number) => `${XML_DECL}<ShareStats>${el('ShareUsageBytes', bytes)}</ShareStats>`
 
 export const EMPTY_ACL_XML = `${XML_DECL}<SignedIdentifiers />`
-
-const disabledRetention = '<RetentionPolicy><Enabled>false</Enabled></RetentionPolicy>'
-const metrics = (tag: string) => `<${tag}><Version>1.0</Version><Enabled>false</Enabled>${disabledRetention}</${tag}>`
 
 /** File service properties: metrics, CORS and share soft delete all off (azid has none), SMB defaults. */
 export const FILE_SERVICE_PROPERTIES_XML = `${XML_DECL}<StorageServiceProperties>${metrics('HourMetrics')}${metrics(

@@ -248,6 +248,19 @@ export function intParam(r: StorageRequest, name: string, q: { min: number; max?
   return q.max !== undefined ? Math.min(Number(v), q.max) : Number(v)
 }
 
+/**
+ * `include=` of a listing, lower case, blanks dropped; a value not in `allowed` (when given) is
+ * InvalidQueryParameterValue.
+ */
+export function includeParam(r: StorageRequest, allowed?: ReadonlySet<string>): string[] {
+  const include = (r.query.get('include') ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '')
+  if (allowed) for (const i of include) if (!allowed.has(i)) throw badQuery('include', i)
+  return include
+}
+
 /** Content-Length as a number; null when absent (chunked or none). Refuses nonsense. */
 export function contentLength(r: StorageRequest): number | null {
   const v = r.header('content-length')

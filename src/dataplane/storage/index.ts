@@ -1,5 +1,7 @@
-// The storage data-plane core shared by the Blob and File services: request parsing, Shared Key, SAS and bearer
-// authentication, RBAC with audit, the XML error envelope, content files, CRC-64 and structured messages.
+// The storage data-plane core shared by the Blob and File services: the request plumbing of a service (accounts,
+// addressing, errors, responses), request parsing, Shared Key, SAS and bearer authentication, RBAC with audit, the
+// XML error envelope and listings, content files (uploads checked, downloads streamed), CRC-64 and structured
+// messages.
 export { type AccessQuery, type DataAccess, createDataAccess } from './access.ts'
 export {
   type Authenticator,
@@ -16,7 +18,16 @@ export {
   type ReceiveOptions,
   createContentStore,
 } from './content.ts'
+export {
+  checksumMismatch,
+  parseXmlBody,
+  readSmallBody,
+  receiveChecked,
+  structuredContentLength,
+  structuredUpload,
+} from './body.ts'
 export { Crc64, crc64 } from './crc64.ts'
+export { type Piece, contentHeaders, openPieces, readPieces, sendPieces } from './download.ts'
 export {
   COMMON_ERRORS,
   type CommonErrorCode,
@@ -42,6 +53,7 @@ export {
   crc64Header,
   createStorageRequest,
   httpDate,
+  includeParam,
   intParam,
   isoSeconds,
   isoTime7,
@@ -52,8 +64,26 @@ export {
   parseQuery,
   parseRange,
 } from './http.ts'
-export type { AccountDirectory, StorageAccount } from './ports.ts'
+export type { AccountDirectory, ContentProperties, StorageAccount } from './ports.ts'
 export { type ResponseBasics, basicHeaders, errorBody, sendError } from './render.ts'
+export {
+  type AddressStyle,
+  type Addressed,
+  type Deletions,
+  type StorageCtx,
+  type StorageRuntime,
+  type StorageServiceDeps,
+  checkChildName,
+  collectOrphans,
+  createStorageService,
+  decodeSegment,
+  lastModified,
+  metadataHeaders,
+  newEtag,
+  release,
+  reply,
+  validators,
+} from './service.ts'
 export {
   type SasGrant,
   type SasKind,
@@ -78,4 +108,18 @@ export {
   isStructuredBody,
   structuredLength,
 } from './structured.ts'
-export { XML_DECL, type XmlElement, XmlSyntaxError, child, el, escapeXml, parseXml } from './xml.ts'
+export {
+  DISABLED_RETENTION_XML,
+  XML_DECL,
+  type XmlElement,
+  XmlSyntaxError,
+  bareEtag,
+  child,
+  disabledMetricsXml,
+  el,
+  enumerationXml,
+  escapeXml,
+  listingFields,
+  metadataXml,
+  parseXml,
+} from './xml.ts'

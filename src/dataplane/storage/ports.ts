@@ -20,6 +20,21 @@ export interface StorageAccount {
   isHnsEnabled: boolean
 }
 
+/** The HTTP properties and metadata of a blob or a file, as stored and as downloads answer with them. */
+export interface ContentProperties {
+  contentType: string | null
+  contentEncoding: string | null
+  contentLanguage: string | null
+  contentDisposition: string | null
+  cacheControl: string | null
+  /**
+   * Base64, or null. Blobs: null when unknown (block lists without x-ms-blob-content-md5). Files: as the client set it
+   * (Azure Files never computes it).
+   */
+  contentMd5: string | null
+  metadata: Record<string, string>
+}
+
 /** Storage accounts by name (names are global, as in Azure). */
 export interface AccountDirectory {
   getAccount(name: string): Promise<StorageAccount | undefined>

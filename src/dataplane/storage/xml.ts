@@ -22,6 +22,50 @@ export function escapeXml(s: string): string {
 export const el = (name: string, text: string | number | boolean | null | undefined): string =>
   text === null || text === undefined || text === '' ? `<${name} />` : `<${name}>${escapeXml(String(text))}</${name}>`
 
+/** `<Metadata>` of a listing: each pair as an element, or `<Metadata />`. */
+export const metadataXml = (m: Record<string, string>) => {
+  const items = Object.entries(m)
+  return items.length === 0
+    ? '<Metadata />'
+    : `<Metadata>${items.map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`).join('')}</Metadata>`
+}
+
+/** Listings carry ETags without quotes (headers have them). */
+export const bareEtag = (etag: string) => etag.replace(/^"|"$/g, '')
+
+/** `Prefix`, `Marker` and `MaxResults` of a listing, in that order, each when the request had it. */
+export const listingFields = (q: {
+  prefix: string | undefined
+  marker: string | undefined
+  maxResults: number | undefined
+}) =>
+  `${q.prefix !== undefined ? el('Prefix', q.prefix) : ''}${q.marker !== undefined ? el('Marker', q.marker) : ''}${
+    q.maxResults !== undefined ? el('MaxResults', q.maxResults) : ''
+  }`
+
+/** A listing's `<EnumerationResults>`: its attributes, the fields before the items, the items, `NextMarker`. */
+export function enumerationXml(q: {
+  serviceEndpoint: string
+  attributes?: readonly (readonly [string, string])[]
+  fields: string
+  /** The element around the items (`Containers`, `Blobs`, `Shares`, `Entries`). */
+  tag: string
+  items: string
+  nextMarker: string
+}): string {
+  const attributes = (q.attributes ?? []).map(([k, v]) => ` ${k}="${escapeXml(v)}"`).join('')
+  return `${XML_DECL}<EnumerationResults ServiceEndpoint="${escapeXml(q.serviceEndpoint)}"${attributes}>${q.fields}<${
+    q.tag
+  }>${q.items}</${q.tag}>${el('NextMarker', q.nextMarker)}</EnumerationResults>`
+}
+
+/** A retention policy that is off (logging and metrics of service properties). */
+export const DISABLED_RETENTION_XML = '<RetentionPolicy><Enabled>false</Enabled></RetentionPolicy>'
+
+/** `HourMetrics` / `MinuteMetrics` of service properties: off. */
+export const disabledMetricsXml = (tag: string) =>
+  `<${tag}><Version>1.0</Version><Enabled>false</Enabled>${DISABLED_RETENTION_XML}</${tag}>`
+
 export interface XmlElement {
   name: string
   attributes: Record<string, string>

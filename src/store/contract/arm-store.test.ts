@@ -4,7 +4,7 @@ import type { ArmStore } from '../../arm/ports.ts'
 import type { ServicePrincipal } from '../../directory/model.ts'
 import type { RoleAssignment, RoleDefinition } from '../../rbac/model.ts'
 import { createArmStore } from '../arm-store.ts'
-import { BACKENDS, type Case, type OpenStore, guid, runContract, sortBy } from './harness.ts'
+import { type Case, contractRunner, guid, runOnEveryBackend, sortBy } from './harness.ts'
 
 const T = 1_720_000_000_000 // a fixed epoch-millisecond base; bigger than 2^31 on purpose
 const TENANT = guid(1, '7e7a0000')
@@ -540,22 +540,6 @@ const CASES: readonly Case<ArmStore>[] = [
 ]
 
 /** The ArmStore contract against one backend; `open` gives an empty store for each case. */
-export function runArmStoreContract(
-  name: string,
-  open: OpenStore<ArmStore>,
-  opts: { unavailable?: string | null; dispose?: () => Promise<void> } = {},
-): void {
-  runContract({ port: 'ArmStore', backend: name, open, ...opts, cases: CASES })
-}
+export const runArmStoreContract = contractRunner('ArmStore', CASES)
 
-// The ARM store needs the dialect (row locks on PostgreSQL), so it opens its sessions itself.
-for (const b of BACKENDS) {
-  const session = b.unavailable === null ? b.session() : undefined
-  const dialect = b.name === 'postgres' ? 'postgres' : 'sqlite'
-  runArmStoreContract(
-    b.name,
-    () =>
-      session ? session.open((db) => createArmStore(db, dialect)) : Promise.reject(new Error(`${b.name} unavailable`)),
-    { unavailable: b.unavailable, dispose: async () => session?.dispose() },
-  )
-}
+runOnEveryBackend(createArmStore, runArmStoreContract)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import type { EntryKey, FileEntry, FileStore } from '../../dataplane/ports.ts'
 import { createFileStore } from '../files-store.ts'
-import { BACKENDS, type Case, type OpenStore, runContract } from './harness.ts'
+import { type Case, contractRunner, runOnEveryBackend } from './harness.ts'
 
 const T = 1_720_000_000_000
 const file = (n: number) => n.toString(16).padStart(32, '0')
@@ -102,6 +102,20 @@ const CASES: Case<FileStore>[] = [
     },
   ],
   [
+    'referenced files past one page of rows (1000): files of every account, share and directory, no directories',
+    async (s) => {
+      const one = (n: number) => ({ extents: [{ offset: 0, length: 1, file: file(n), at: 0 }] })
+      for (let i = 0; i < 1005; i++)
+        await s.putEntry(entry(`d${i % 3}`, `f${String(i).padStart(4, '0')}`, one(1000 + i)))
+      await s.putEntry(entry('', 'd0', { kind: 'directory', extents: [] }))
+      await s.putEntry({ ...entry('', 'z', one(7)), share: 'share0' })
+      await s.putEntry({ ...entry('', 'z', one(8)), account: 'acct9' })
+      const refs = await s.referencedFiles()
+      assert.equal(refs.size, 1005 + 2)
+      for (const n of [7, 8, 1000, 1001, 1002, 2004]) assert.ok(refs.has(file(n)), `file ${n}`)
+    },
+  ],
+  [
     'a transaction that throws leaves nothing; one that commits keeps everything',
     async (s) => {
       await assert.rejects(
@@ -122,21 +136,6 @@ const CASES: Case<FileStore>[] = [
   ],
 ]
 
-export function runFileStoreContract(
-  name: string,
-  open: OpenStore<FileStore>,
-  opts: { unavailable?: string | null; dispose?: () => Promise<void> } = {},
-): void {
-  runContract({ port: 'FileStore', backend: name, open, ...opts, cases: CASES })
-}
+export const runFileStoreContract = contractRunner('FileStore', CASES)
 
-for (const b of BACKENDS) {
-  const session = b.unavailable === null ? b.session() : undefined
-  const dialect = b.name === 'postgres' ? 'postgres' : 'sqlite'
-  runFileStoreContract(
-    b.name,
-    () =>
-      session ? session.open((db) => createFileStore(db, dialect)) : Promise.reject(new Error(`${b.name} unavailable`)),
-    { unavailable: b.unavailable, dispose: async () => session?.dispose() },
-  )
-}
+runOnEveryBackend(createFileStore, runFileStoreContract)

@@ -8,7 +8,7 @@ import { test } from 'node:test'
 import { type Kysely, sql } from 'kysely'
 import pg from 'pg'
 import { PG_DSN, need } from '../../../test/support/tiers.ts'
-import { type Database, openDatabase } from '../db.ts'
+import { type Database, type DialectName, openDatabase } from '../db.ts'
 import type { Db } from '../schema.ts'
 
 /** A fresh, empty store of one port, and how to dispose of it. */
@@ -204,17 +204,23 @@ export function runContract<S>(q: {
   })
 }
 
-/** Runs a port's contract against every backend of BACKENDS. */
+/** The runner of one port's contract against one backend (`open` gives an empty store for each case). */
+export const contractRunner =
+  <S>(port: string, cases: readonly Case<S>[]) =>
+  (backend: string, open: OpenStore<S>, opts: { unavailable?: string | null; dispose?: () => Promise<void> } = {}) =>
+    runContract({ port, backend, open, ...opts, cases })
+
+/** Runs a port's contract against every backend of BACKENDS (stores with row locks get the dialect). */
 export function runOnEveryBackend<S>(
-  make: (db: Kysely<Db>) => S,
+  make: (db: Kysely<Db>, dialect: DialectName) => S,
   run: (name: string, open: OpenStore<S>, opts: { unavailable: string | null; dispose: () => Promise<void> }) => void,
 ): void {
   for (const b of BACKENDS) {
     const session = b.unavailable === null ? b.session() : undefined
-    run(b.name, () => (session ? session.open(make) : Promise.reject(new Error(`${b.name} unavailable`))), {
-      unavailable: b.unavailable,
-      dispose: async () => session?.dispose(),
-    })
+    const dialect: DialectName = b.name === 'postgres' ? 'postgres' : 'sqlite'
+    const open = () =>
+      session ? session.open((db) => make(db, dialect)) : Promise.reject(new Error(`${b.name} unavailable`))
+    run(b.name, open, { unavailable: b.unavailable, dispose: async () => session?.dispose() })
   }
 }
 

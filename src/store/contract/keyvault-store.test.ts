@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import type { KeyVaultStore, SecretHead, SecretVersionRecord } from '../../dataplane/ports.ts'
 import { createKeyVaultStore } from '../keyvault-store.ts'
-import { BACKENDS, type Case, type OpenStore, runContract } from './harness.ts'
+import { type Case, contractRunner, runOnEveryBackend } from './harness.ts'
 
 const T = 1_720_000_000_000
 const DAY = 86_400_000
@@ -206,24 +206,6 @@ const CASES: readonly Case<KeyVaultStore>[] = [
   ],
 ]
 
-export function runKeyVaultStoreContract(
-  name: string,
-  open: OpenStore<KeyVaultStore>,
-  opts: { unavailable?: string | null; dispose?: () => Promise<void> } = {},
-): void {
-  runContract({ port: 'KeyVaultStore', backend: name, open, ...opts, cases: CASES })
-}
+export const runKeyVaultStoreContract = contractRunner('KeyVaultStore', CASES)
 
-// Row locks are PostgreSQL's: the store needs the dialect, so each backend's sessions are opened here.
-for (const b of BACKENDS) {
-  const session = b.unavailable === null ? b.session() : undefined
-  const dialect = b.name === 'postgres' ? 'postgres' : 'sqlite'
-  runKeyVaultStoreContract(
-    b.name,
-    () =>
-      session
-        ? session.open((db) => createKeyVaultStore(db, dialect))
-        : Promise.reject(new Error(`${b.name} unavailable`)),
-    { unavailable: b.unavailable, dispose: async () => session?.dispose() },
-  )
-}
+runOnEveryBackend(createKeyVaultStore, runKeyVaultStoreContract)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import type { BlobKey, BlobRecord, BlobStore, UncommittedBlock } from '../../dataplane/ports.ts'
 import { createStorageStore } from '../storage-store.ts'
-import { BACKENDS, type Case, type OpenStore, runContract } from './harness.ts'
+import { type Case, contractRunner, runOnEveryBackend } from './harness.ts'
 
 const T = 1_720_000_000_000
 const file = (n: number) => n.toString(16).padStart(32, '0')
@@ -162,23 +162,6 @@ const CASES: Case<BlobStore>[] = [
   ],
 ]
 
-export function runStorageStoreContract(
-  name: string,
-  open: OpenStore<BlobStore>,
-  opts: { unavailable?: string | null; dispose?: () => Promise<void> } = {},
-): void {
-  runContract({ port: 'BlobStore', backend: name, open, ...opts, cases: CASES })
-}
+export const runStorageStoreContract = contractRunner('BlobStore', CASES)
 
-for (const b of BACKENDS) {
-  const session = b.unavailable === null ? b.session() : undefined
-  const dialect = b.name === 'postgres' ? 'postgres' : 'sqlite'
-  runStorageStoreContract(
-    b.name,
-    () =>
-      session
-        ? session.open((db) => createStorageStore(db, dialect))
-        : Promise.reject(new Error(`${b.name} unavailable`)),
-    { unavailable: b.unavailable, dispose: async () => session?.dispose() },
-  )
-}
+runOnEveryBackend(createStorageStore, runStorageStoreContract)

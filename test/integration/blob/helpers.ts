@@ -1,13 +1,19 @@
 // Shared by the Blob integration tests (not a test file): an account with keys, and wire-level requests to the blob
-// listener signed the way the specification says (an implementation of "Authorize with Shared Key" written for the
-// tests, independent of src/dataplane/storage; the SDK conformance tests cover the SDKs' own signers).
+// listener signed the way the specification says (test/support/storage.ts).
 import assert from 'node:assert/strict'
-import { createHmac } from 'node:crypto'
-import { readdirSync } from 'node:fs'
-import { request } from 'node:https'
-import { join } from 'node:path'
+import { after, before } from 'node:test'
+import { scratchDir } from '../../support/child.ts'
 import { type HttpResult, postForm } from '../../support/https.ts'
-import type { TestServer } from '../../support/server.ts'
+import { type HostEndpointAnswer, hostEndpoint } from '../../support/mi.ts'
+import { type TestServer, startTestServer } from '../../support/server.ts'
+import {
+  type Auth,
+  type StorageCall,
+  type StorageClient,
+  contentFilesOf,
+  sharedKeySignature,
+  storageClient,
+} from '../../support/storage.ts'
 import { type Arm, V, adminClient, assignRole, createGroup, paths } from '../arm/helpers.ts'
 
 export const STORAGE_ROLE = {
@@ -55,6 +61,59 @@ export async function createAccount(
   return { name, id, key: k1?.value ?? '', key2: k2?.value ?? '', arm, sub }
 }
 
+/** What a storage conformance file works with; filled in before its tests (storageSuite). */
+export interface StorageSuite {
+  s: TestServer
+  acct: Account
+  scratch: ReturnType<typeof scratchDir>
+  /** The service's loopback URL of the account: `https://127.0.0.1:<port>/<account>`. */
+  url: string
+}
+
+/**
+ * Registers a conformance file's set-up: a server, a scratch directory and a storage account, then `prepare` (its
+ * principals and roles; node 20 runs root `before` hooks concurrently, so it goes in this one); gone after its tests.
+ */
+export function storageSuite(q: {
+  service: 'blob' | 'file'
+  account: string
+  rg?: string
+  scratch: string
+  prepare?: (suite: StorageSuite) => Promise<void>
+}): StorageSuite {
+  const suite = {} as StorageSuite
+  before(async () => {
+    suite.s = await startTestServer()
+    suite.scratch = scratchDir(q.scratch)
+    suite.acct = await createAccount(suite.s, q.account, q.rg)
+    suite.url = `${suite.s.server.endpoints.storage[q.service]}/${q.account}`
+    await q.prepare?.(suite)
+  })
+  after(async () => {
+    suite.scratch?.dispose()
+    await suite.s?.stop()
+  })
+  return suite
+}
+
+/** A VM with a system-assigned identity in the account's resource group, and how a process acts as that VM. */
+export async function identityVm(
+  s: TestServer,
+  a: Account,
+  name: string,
+  mode: 'loopback' | 'namespace' = 'loopback',
+): Promise<{ vmId: string; principalId: string; endpoint: HostEndpointAnswer }> {
+  const vmId = `${a.id.replace(/\/providers\/.*$/, '')}/providers/Microsoft.Compute/virtualMachines/${name}`
+  const vm = await a.arm.put(vmId, V.compute, {
+    location: 'westus',
+    identity: { type: 'SystemAssigned' },
+    properties: {},
+  })
+  assert.equal(vm.status, 201, vm.text)
+  const principalId = vm.json<{ identity: { principalId: string } }>().identity.principalId
+  return { vmId, principalId, endpoint: await hostEndpoint(s, vmId, mode) }
+}
+
 export async function grantRole(a: Account, role: string, principalId: string, scope = a.id): Promise<void> {
   await assignRole(a.arm, { scope, role, principalId, sub: a.sub })
 }
@@ -76,116 +135,14 @@ export async function storageToken(
   return r.json<{ access_token: string }>().access_token
 }
 
-export type Auth = { key: string } | { bearer: string } | { sas: string } | 'none'
+export { type Auth, sharedKeySignature }
 
-export interface BlobCall {
-  method: string
-  /** Path after the account (`/container/blob`), query included. */
-  path: string
-  headers?: Record<string, string>
-  body?: string | Buffer
-  auth?: Auth
-  /** Sign with this account name instead (a wrong-account test). */
-  signAs?: string
-  /** Send the body chunked, without Content-Length. */
-  chunked?: boolean
-}
-
-/** Shared Key per the specification: standard headers, sorted x-ms-* headers, `/account/path` and sorted query. */
-export function sharedKeySignature(q: {
-  key: string
-  account: string
-  method: string
-  /** Path as sent (path-style: `/account/container/blob`). */
-  path: string
-  query: URLSearchParams
-  headers: Record<string, string>
-}): string {
-  const h = Object.fromEntries(Object.entries(q.headers).map(([k, v]) => [k.toLowerCase(), v]))
-  const length = h['content-length'] === '0' ? '' : (h['content-length'] ?? '')
-  const std = [
-    q.method,
-    h['content-encoding'] ?? '',
-    h['content-language'] ?? '',
-    length,
-    h['content-md5'] ?? '',
-    h['content-type'] ?? '',
-    h.date ?? '',
-    h['if-modified-since'] ?? '',
-    h['if-match'] ?? '',
-    h['if-none-match'] ?? '',
-    h['if-unmodified-since'] ?? '',
-    h.range ?? '',
-  ].join('\n')
-  const xms = Object.keys(h)
-    .filter((k) => k.startsWith('x-ms-'))
-    .sort()
-    .map((k) => `${k}:${h[k]}\n`)
-    .join('')
-  const names = [...new Set([...q.query.keys()].map((k) => k.toLowerCase()))].sort()
-  const query = names.map((k) => `\n${k}:${q.query.getAll(k).sort().join(',')}`).join('')
-  const sts = `${std}\n${xms}/${q.account}${q.path}${query}`
-  return createHmac('sha256', Buffer.from(q.key, 'base64')).update(sts, 'utf8').digest('base64')
-}
-
-export interface Blob {
-  base: string
-  call(c: BlobCall): Promise<HttpResult & { body: Buffer }>
-}
+export type BlobCall = StorageCall
+export type Blob = StorageClient
 
 /** Wire-level requests to the blob listener, path-style (`https://127.0.0.1:<port>/<account>…`). */
 export function blobApi(s: TestServer, account: Account, defaultAuth: Auth = { key: account.key }): Blob {
-  const base = `${s.server.endpoints.storage.blob}/${account.name}`
-  return {
-    base,
-    call(c) {
-      const url = new URL(`${base}${c.path}`)
-      const auth = c.auth ?? defaultAuth
-      const body = c.body === undefined ? undefined : Buffer.from(c.body)
-      const headers: Record<string, string> = {
-        'x-ms-version': VERSION,
-        'x-ms-date': new Date().toUTCString(),
-        ...(body && !c.chunked ? { 'content-length': String(body.length) } : {}),
-        ...(c.chunked ? { 'transfer-encoding': 'chunked' } : {}),
-        ...c.headers,
-      }
-      let path = `${url.pathname}${url.search}`
-      if (auth !== 'none') {
-        if ('key' in auth)
-          headers.authorization = `SharedKey ${c.signAs ?? account.name}:${sharedKeySignature({
-            key: auth.key,
-            account: c.signAs ?? account.name,
-            method: c.method,
-            path: url.pathname,
-            query: url.searchParams,
-            headers,
-          })}`
-        else if ('bearer' in auth) headers.authorization = `Bearer ${auth.bearer}`
-        else path += `${url.search ? '&' : '?'}${auth.sas}`
-      }
-      return new Promise((res, rej) => {
-        const req = request({ host: url.hostname, port: url.port, path, method: c.method, ca: s.ca, headers }, (r) => {
-          const chunks: Buffer[] = []
-          r.on('data', (d: Buffer) => chunks.push(d))
-          r.on('end', () => {
-            const buf = Buffer.concat(chunks)
-            const text = buf.toString('utf8')
-            res({
-              status: r.statusCode ?? 0,
-              headers: r.headers,
-              text,
-              body: buf,
-              json: <T>() => JSON.parse(text) as T,
-            })
-          })
-          r.on('error', rej)
-        })
-        req.on('error', rej)
-        if (body) req.write(body)
-        req.end()
-      })
-    },
-  }
+  return storageClient(s, { endpoint: s.server.endpoints.storage.blob, account, version: VERSION, defaultAuth })
 }
 
 /** Asserts Storage's XML error: status, `x-ms-error-code`, `<Code>`, the message's first line, request id and time. */
@@ -222,12 +179,4 @@ export const STORAGE_CHALLENGE = (tenantId: string) =>
   `Bearer authorization_uri=https://login.microsoftonline.com/${tenantId}/oauth2/authorize resource_id=https://storage.azure.com`
 
 /** Content files on disk (the commit point is the row; files no row names are garbage). */
-export function contentFiles(t: TestServer): string[] {
-  try {
-    return readdirSync(join(t.dataDir, 'storage', 'blob'), { recursive: true })
-      .map(String)
-      .filter((f) => /[0-9a-f]{32}$/.test(f))
-  } catch {
-    return []
-  }
-}
+export const contentFiles = (t: TestServer): string[] => contentFilesOf(t, 'blob')

@@ -376,7 +376,7 @@ describe('garbage and deletion', () => {
     const junk = join(dir, `ee${'0'.repeat(30)}`)
     writeFileSync(junk, 'left behind by a crash')
     utimesSync(junk, new Date(Date.now() - 2 * 3600_000), new Date(Date.now() - 2 * 3600_000))
-    const r = await s.server.storage.files.file.collectGarbage()
+    const r = await s.server.storage.file.collectGarbage()
     assert.deepEqual(r, { orphanShares: 0, files: 1 })
     assert.equal(existsSync(junk), false)
     assert.equal((await o.get('data/live.bin')).text, 'live')
