@@ -59,8 +59,18 @@ describe('loadConfig', () => {
     assert.equal(c.bootstrap.clientSecret, '98765432109876543210')
   })
 
-  test('other AZID_-less variables and AZID_CONFIG are ignored; undefined values are skipped', () => {
-    const c = loadConfig({ env: { PATH: '/bin', AZID_CONFIG: '/etc/azid.json', AZID_DATA_DIR: undefined } })
+  test('variables without AZID_, and the tool variables (AZID_CONFIG, AZID_RUN_FROM_SOURCE, AZID_TEST_*…), are ignored; undefined values are skipped', () => {
+    const c = loadConfig({
+      env: {
+        PATH: '/bin',
+        AZID_CONFIG: '/etc/azid.json',
+        AZID_DATA_DIR: undefined,
+        AZID_RUN_FROM_SOURCE: '1',
+        AZID_ADMIN_KEY: 'k',
+        AZID_TEST_PG_DSN: 'postgres://x',
+        AZID_REQUIRE_ALL_TIERS: '1',
+      },
+    })
     assert.equal(c.dataDir, '.azid')
   })
 

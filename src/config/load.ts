@@ -65,6 +65,14 @@ function setPath(target: Obj, path: string[], value: unknown): void {
   o[path[path.length - 1] as string] = value
 }
 
+/**
+ * `AZID_*` variables that are not settings: read by the CLI, the launcher (bin/azid.js), the test runner and the
+ * benchmarks. They are skipped, not rejected, so that a shell that exports them can still start azid.
+ */
+const TOOL_VARIABLES = new Set(['AZID_CONFIG', 'AZID_ADMIN_KEY', 'AZID_RUN_FROM_SOURCE', 'AZID_DEBUG_BUILD', 'AZID_BIN'])
+const isToolVariable = (name: string) =>
+  TOOL_VARIABLES.has(name) || name.startsWith('AZID_TEST_') || name === 'AZID_REQUIRE_ALL_TIERS'
+
 export interface LoadConfigInput {
   /** Environment variables (only `AZID_*` are read). */
   env?: Readonly<Record<string, string | undefined>>
@@ -86,7 +94,7 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
   }
   const fromEnv: Obj = {}
   for (const [name, value] of Object.entries(input.env ?? {})) {
-    if (!name.startsWith('AZID_') || value === undefined || name === 'AZID_CONFIG') continue
+    if (!name.startsWith('AZID_') || value === undefined || isToolVariable(name)) continue
     const found = schemaPath(name.slice(5).split('__'))
     if (!found) throw new ConfigError(`environment variable ${name} does not name a setting`)
     setPath(fromEnv, found.path, found.isString ? value : coerce(value))
