@@ -1,5 +1,6 @@
 export type * from './model.ts'
 export type { DirectoryStore } from './ports.ts'
+export { type CachedDirectoryStore, cachedDirectoryStore } from './cache.ts'
 export {
   createDirectoryService,
   DirectoryError,

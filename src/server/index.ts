@@ -12,7 +12,7 @@ import { type StorageServer, startStorage } from './storage.ts'
 import { createAuditLog } from '../audit/index.ts'
 import { createTokenVerifier } from '../auth/index.ts'
 import type { Config } from '../config/index.ts'
-import { createDirectoryService } from '../directory/index.ts'
+import { cachedDirectoryStore, createDirectoryService } from '../directory/index.ts'
 import { createGraphApp } from '../graph/index.ts'
 import { type Clock, systemClock } from '../kernel/clock.ts'
 import { parseDuration } from '../kernel/duration.ts'
@@ -51,6 +51,8 @@ import type { AuditLog } from '../audit/index.ts'
 import type { DirectoryService } from '../directory/index.ts'
 
 export const VERSION = '0.1.0'
+/** How long a directory read may be served from memory at most (a bound should a change notification be lost). */
+const DIRECTORY_CACHE_TTL_MS = 5_000
 
 /** Names the TLS certificate covers: loopback, and the Azure names namespace mode serves. */
 export const TLS_DNS_NAMES = [
@@ -167,7 +169,16 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     await keys.ensureKey()
     await keys.active()
 
-    const directory = createDirectoryService({ store: createDirectoryStore(database.db), clock, ids })
+    // The reads of every token request come from memory (src/directory/cache.ts); a change made here is announced to
+    // the other nodes on the store's feed, and a change announced by them empties this node's cache.
+    const directoryStore = cachedDirectoryStore(createDirectoryStore(database.db), {
+      clock,
+      ttlMs: DIRECTORY_CACHE_TTL_MS,
+      onWrite: () => void database.feed.publish('directory', 'changed').catch(() => {}),
+    })
+    const unsubscribeDirectory = await database.feed.subscribe('directory', () => directoryStore.invalidate())
+    closers.unshift(() => unsubscribeDirectory())
+    const directory = createDirectoryService({ store: directoryStore, clock, ids })
     const bootstrap = await bootstrapDirectory({ config, directory, ids, file: join(dataDir, 'bootstrap.json') })
     const armStore = createArmStore(database.db, database.dialect)
     await bootstrapSubscription({ config, store: armStore, creds: bootstrap, now: clock.now() })
@@ -244,6 +255,12 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     // ARM tells the managed-identity endpoints and the data planes what changed; each pushes its hooks here.
     const armHookSets: ArmHooks[] = []
     const armHooks = fanOutHooks(armHookSets)
+    // ARM writes service principals of identities in its own transactions, past the directory cache.
+    armHookSets.push({
+      hostChanged: () => directoryStore.invalidate(),
+      identityDeleted: () => directoryStore.invalidate(),
+      resourceDeleted: () => directoryStore.invalidate(),
+    })
     const armApp = createArmApp(
       {
         store: armStore,
@@ -423,6 +440,10 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
           adminKey,
           defaultSubscriptionId: config.subscription.id,
           snapshotDir: join(dataDir, 'snapshots'),
+          directoryChanged: () => {
+            directoryStore.invalidate()
+            void database.feed.publish('directory', 'changed').catch(() => {})
+          },
         }).fetch,
       },
       { name: 'admin', matches: ({ path }) => path.startsWith('/_azid/'), fetch: adminApp.fetch },

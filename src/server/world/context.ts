@@ -35,6 +35,8 @@ export interface WorldDeps {
   defaultSubscriptionId: string
   /** Where snapshots are kept (`<data>/snapshots`). */
   snapshotDir: string
+  /** The directory tables were written past the directory store (apply, restore, reset): caches must forget. */
+  directoryChanged: () => void
 }
 
 /** api-versions apply uses per type (current ones; every type accepts them). */
@@ -200,6 +202,7 @@ export async function publishDeferred(deps: WorldDeps, d: Deferred): Promise<voi
   for (const p of d.principals) deps.hooks.identityDeleted?.(p)
   for (const call of d.hookCalls) call(deps.hooks)
   deps.faults.invalidate()
+  deps.directoryChanged()
 }
 
 export const newDeferred = (): Deferred => ({

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { startTestServer, type TestServer } from '../../support/server.ts'
 import { type Account, createAccount, expectStorageError } from '../blob/helpers.ts'
-import { type Files, fileApi, fileContent, fileOps } from './helpers.ts'
+import { type Files, fileApi, fileContent, fileContentSettled, fileOps } from './helpers.ts'
 
 let s: TestServer
 let acct: Account
@@ -75,15 +75,18 @@ describe('shares', () => {
     assert.equal(r.status, 202, r.text)
     expectStorageError(await f.call({ method: 'GET', path: '/reports/q1/a.bin' }), 404, 'ShareNotFound')
     assert.equal((await acct.arm.get(`${acct.id}/fileServices/default/shares/reports`, '2024-01-01')).status, 404)
-    assert.equal(fileContent(s).length, before - 1, 'the content of a deleted share goes with it')
+    assert.equal(
+      await fileContentSettled(s, (c) => c === before - 1),
+      before - 1,
+      'the content of a deleted share goes with it',
+    )
     // Through ARM too: a share deleted as a resource takes its files along.
     await o.share('viaarm')
     await o.create('viaarm/x.bin', 4)
     await o.put('viaarm/x.bin', 0, bytes(4))
     const n = fileContent(s).length
     assert.equal((await acct.arm.del(`${acct.id}/fileServices/default/shares/viaarm`, '2024-01-01')).status, 200)
-    for (let i = 0; i < 50 && fileContent(s).length !== n - 1; i++) await new Promise((res) => setTimeout(res, 20))
-    assert.equal(fileContent(s).length, n - 1)
+    assert.equal(await fileContentSettled(s, (c) => c === n - 1), n - 1)
   })
 
   test('ACLs: empty policy lists only; file permissions stored and returned by key', async () => {
@@ -331,7 +334,7 @@ describe('files and ranges', () => {
     const files = fileContent(s).length
     assert.equal((await o.create('data/f.bin', 10)).status, 201, 'Create File replaces the file')
     assert.ok((await o.get('data/f.bin')).body.equals(Buffer.alloc(10)))
-    assert.ok(fileContent(s).length < files, "the replaced file's content is released")
+    assert.ok((await fileContentSettled(s, (c) => c < files)) < files, "the replaced file's content is released")
     assert.equal((await f.call({ method: 'DELETE', path: '/data/f.bin' })).status, 202)
     expectStorageError(await f.call({ method: 'DELETE', path: '/data/f.bin' }), 404, 'ResourceNotFound')
   })
@@ -387,8 +390,7 @@ describe('garbage and deletion', () => {
     await g.put('tmp/a.bin', 0, Buffer.from('abc'))
     const n = fileContent(s).length
     assert.equal((await gone.arm.del(gone.id, '2024-01-01')).status, 200)
-    for (let i = 0; i < 50 && fileContent(s).length !== n - 1; i++) await new Promise((res) => setTimeout(res, 20))
-    assert.equal(fileContent(s).length, n - 1)
+    assert.equal(await fileContentSettled(s, (c) => c === n - 1), n - 1)
   })
 })
 

@@ -67,3 +67,12 @@ export function fileOps(f: Files) {
 
 /** Content files of the File service on disk (files no row names are garbage). */
 export const fileContent = (t: TestServer): string[] => contentFilesOf(t, 'file')
+
+/**
+ * The number of content files once `done(count)` holds, waiting up to 2 s: content that a request released is removed
+ * after the answer has been sent.
+ */
+export async function fileContentSettled(t: TestServer, done: (count: number) => boolean): Promise<number> {
+  for (let i = 0; i < 100 && !done(fileContent(t).length); i++) await new Promise((res) => setTimeout(res, 20))
+  return fileContent(t).length
+}
