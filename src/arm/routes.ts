@@ -1,3 +1,4 @@
+import { readBodyLimited } from '../kernel/body.ts'
 import { type Context, Hono } from 'hono'
 import { AUDIENCES, AuthError, type VerifiedToken } from '../auth/index.ts'
 import { isDomainError } from '../kernel/errors.ts'
@@ -53,7 +54,7 @@ export function createArmApp(deps: ArmDeps, registry: Registry, opts: { fallback
     c.set('requestId', requestId)
     c.set('correlationId', correlationId)
     c.set('origin', requestOrigin(meta, c.req.header('host'), opts.fallbackHost))
-    await next()
+    // Set before the handler answers: a header added to a finished answer makes Hono rebuild it as a Web Response.
     c.header('x-ms-request-id', requestId)
     c.header('x-ms-correlation-request-id', correlationId)
     c.header(
@@ -63,6 +64,7 @@ export function createArmApp(deps: ArmDeps, registry: Registry, opts: { fallback
     c.header('Cache-Control', 'no-cache')
     c.header('Pragma', 'no-cache')
     c.header('Expires', '-1')
+    await next()
   })
 
   const fail = (c: Context<Env>, err: unknown) => {
@@ -127,7 +129,7 @@ export function createArmApp(deps: ArmDeps, registry: Registry, opts: { fallback
     let body: unknown
     const method = c.req.method.toUpperCase()
     if (method === 'PUT' || method === 'PATCH' || method === 'POST') {
-      const raw = await readLimited(c.req.raw, deps.settings.maxBodyBytes)
+      const raw = await readBodyLimited(c.req.raw, deps.settings.maxBodyBytes, c.env)
       if (raw === null) throw new ArmError('RequestContentTooLarge')
       const text = raw.toString('utf8').trim()
       // JSON is read whatever the Content-Type (ARM-007: curl sends form-urlencoded with -d).
@@ -169,24 +171,4 @@ export function createArmApp(deps: ArmDeps, registry: Registry, opts: { fallback
   })
 
   return app
-}
-
-async function readLimited(req: Request, limit: number): Promise<Buffer | null> {
-  const declared = Number(req.headers.get('content-length') ?? '0')
-  if (declared > limit) return null
-  if (!req.body) return Buffer.alloc(0)
-  const reader = req.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > limit) {
-      await reader.cancel().catch(() => {})
-      return null
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks)
 }

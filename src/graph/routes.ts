@@ -1,3 +1,4 @@
+import { readBodyLimited } from '../kernel/body.ts'
 import { type Context, Hono } from 'hono'
 import type { AuditLog } from '../audit/index.ts'
 import { AUDIENCES, AuthError, type TokenVerifier, type VerifiedToken } from '../auth/index.ts'
@@ -114,11 +115,12 @@ export function createGraphApp(deps: GraphDeps, opts: GraphOptions): Hono<Env> {
     c.set('requestId', requestId)
     c.set('clientRequestId', clientRequestId)
     c.set('origin', requestOrigin(meta, c.req.header('host'), opts.fallbackHost))
-    await next()
+    // Set before the handler answers: a header added to a finished answer makes Hono rebuild it as a Web Response.
     c.header('request-id', requestId)
     c.header('client-request-id', clientRequestId)
     c.header('Cache-Control', 'no-cache')
     c.header('Strict-Transport-Security', 'max-age=31536000')
+    await next()
   })
 
   const fail = (c: Context<Env>, err: unknown) => {
@@ -164,7 +166,7 @@ export function createGraphApp(deps: GraphDeps, opts: GraphOptions): Hono<Env> {
   }
 
   async function readJson(c: Context<Env>): Promise<unknown> {
-    const raw = await readLimited(c.req.raw, maxBody)
+    const raw = await readBodyLimited(c.req.raw, maxBody, c.env)
     if (raw === null) throw new GraphError('RequestTooLarge')
     const text = raw.toString('utf8').trim()
     if (text === '') return undefined
@@ -475,24 +477,4 @@ export function createGraphApp(deps: GraphDeps, opts: GraphOptions): Hono<Env> {
   })
 
   return app
-}
-
-async function readLimited(req: Request, limit: number): Promise<Buffer | null> {
-  const declared = Number(req.headers.get('content-length') ?? '0')
-  if (declared > limit) return null
-  if (!req.body) return Buffer.alloc(0)
-  const reader = req.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > limit) {
-      await reader.cancel().catch(() => {})
-      return null
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks)
 }

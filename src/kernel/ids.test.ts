@@ -70,3 +70,18 @@ describe('systemIds, base64url, opaqueToken', () => {
     assert.equal(opaqueToken(sequentialIds('o'), 16).length, 22)
   })
 })
+
+describe('systemIds.bytes', () => {
+  test('gives distinct values of the asked length, each in a buffer of its own (no view of a shared pool)', () => {
+    const seen = new Set<string>()
+    for (let i = 0; i < 2000; i++) {
+      const b = systemIds.bytes(16)
+      assert.equal(b.length, 16)
+      assert.equal(b.buffer.byteLength, 16)
+      seen.add(b.toString('hex'))
+    }
+    assert.equal(seen.size, 2000)
+    assert.equal(systemIds.bytes(1000).length, 1000)
+    assert.equal(systemIds.bytes(0).length, 0)
+  })
+})

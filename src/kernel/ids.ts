@@ -7,9 +7,30 @@ export interface Ids {
   bytes(n: number): Buffer
 }
 
+/**
+ * Small random values come from a pool of 8 KiB drawn from the CSPRNG at once (as `randomUUID` buffers): one
+ * `randomBytes` call per token costs more than the rest of its claims. Each slice is copied out once and wiped.
+ */
+const POOL_BYTES = 8192
+let pool = Buffer.alloc(0)
+let poolOffset = 0
+function pooledRandomBytes(n: number): Buffer {
+  if (n > 256) return randomBytes(n)
+  if (poolOffset + n > pool.length) {
+    pool = randomBytes(POOL_BYTES)
+    poolOffset = 0
+  }
+  // A copy of its own (not a view of the pool), so that no holder can reach the bytes handed to others.
+  const out = Buffer.alloc(n)
+  pool.copy(out, 0, poolOffset, poolOffset + n)
+  pool.fill(0, poolOffset, poolOffset + n)
+  poolOffset += n
+  return out
+}
+
 export const systemIds: Ids = {
   uuid: () => randomUUID(),
-  bytes: (n) => randomBytes(n),
+  bytes: pooledRandomBytes,
 }
 
 /** A deterministic generator for tests: uuids count up, bytes come from a hash chain. */

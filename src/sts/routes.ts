@@ -6,7 +6,7 @@ import type { Ids } from '../kernel/ids.ts'
 import type { Logger } from '../kernel/log.ts'
 import { requestMeta, requestOrigin } from '../kernel/request-meta.ts'
 import type { KeyService } from '../keys/index.ts'
-import { readBodyLimited } from './body.ts'
+import { readBodyLimited } from '../kernel/body.ts'
 import { instanceDiscovery, jwksDocument, openidConfiguration } from './discovery.ts'
 import { STS_ERRORS, StsError, type StsErrorKey } from './errors.ts'
 import { type Params, parseFormStrict, queryParams } from './form.ts'
@@ -82,10 +82,11 @@ export function createStsApp(deps: StsAppDeps): Hono<Env> {
     )
     c.set('origin', requestOrigin(meta, c.req.header('host'), deps.fallbackHost))
     c.set('host', meta.host)
-    await next()
+    // Set before the handler answers: a header added to a finished answer makes Hono rebuild it as a Web Response.
     c.header('x-ms-request-id', requestId)
     if (clientRequestId) c.header('client-request-id', clientRequestId)
     c.header('x-ms-ests-server', 'azid')
+    await next()
   })
 
   const fail = (c: Context<Env>, err: unknown, extraHeaders: Record<string, string> = NO_STORE) => {
@@ -106,7 +107,7 @@ export function createStsApp(deps: StsAppDeps): Hono<Env> {
   app.onError((err, c) => fail(c, err))
 
   async function readForm(c: Context<Env>): Promise<Params> {
-    const body = await readBodyLimited(c.req.raw, deps.maxBodyBytes)
+    const body = await readBodyLimited(c.req.raw, deps.maxBodyBytes, c.env)
     if (body === null) throw new StsError('bodyTooLarge')
     const type = (c.req.header('content-type') ?? '').toLowerCase()
     // Entra reads only form bodies; anything else counts as an empty form (§11).
