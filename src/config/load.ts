@@ -69,7 +69,13 @@ function setPath(target: Obj, path: string[], value: unknown): void {
  * `AZID_*` variables that are not settings: read by the CLI, the launcher (bin/azid.js), the test runner and the
  * benchmarks. They are skipped, not rejected, so that a shell that exports them can still start azid.
  */
-const TOOL_VARIABLES = new Set(['AZID_CONFIG', 'AZID_ADMIN_KEY', 'AZID_RUN_FROM_SOURCE', 'AZID_DEBUG_BUILD', 'AZID_BIN'])
+const TOOL_VARIABLES = new Set([
+  'AZID_CONFIG',
+  'AZID_ADMIN_KEY',
+  'AZID_RUN_FROM_SOURCE',
+  'AZID_DEBUG_BUILD',
+  'AZID_BIN',
+])
 const isToolVariable = (name: string) =>
   TOOL_VARIABLES.has(name) || name.startsWith('AZID_TEST_') || name === 'AZID_REQUIRE_ALL_TIERS'
 
