@@ -304,4 +304,25 @@ test('invalid JSON → 400 InvalidRequestContent, whatever the Content-Type (ARM
   assert.equal((await admin.get(p.rg('front3'), V.rg, { headers: { 'content-type': 'application/json' } })).status, 200)
 })
 
-test.todo('ARM-006: POST listKeys-style action paths with an empty body or Content-Length 0 (needs Microsoft.Storage)')
+test('ARM-006: POST actions with an empty form body (curl -d ""), with Content-Length 0 and with no body at all', async () => {
+  const account = `${p.rg('front')}/providers/Microsoft.Storage/storageAccounts/azidfront006`
+  assert.ok([200, 201].includes((await admin.put(account, V.storage, { location: 'westus' })).status))
+  const keyNames = (r: { status: number; text: string }) => {
+    assert.equal(r.status, 200, r.text)
+    return (JSON.parse(r.text) as { keys: { keyName: string }[] }).keys.map((k) => k.keyName)
+  }
+  // The seed's curl: --request POST -d "" (a form content type and Content-Length: 0), api-version 2016-12-01.
+  const form = { 'content-type': 'application/x-www-form-urlencoded' }
+  assert.deepEqual(keyNames(await admin.post(`${account}/listKeys`, '2016-12-01', '', { headers: form })), [
+    'key1',
+    'key2',
+  ])
+  // PowerShell's Invoke-WebRequest -Method POST without -Body: no body and no Content-Type.
+  assert.deepEqual(keyNames(await admin.post(`${account}/listKeys`, V.storage)), ['key1', 'key2'])
+  // A JSON content type with nothing in it is an empty body too, not invalid JSON.
+  const json = { 'content-type': 'application/json' }
+  assert.deepEqual(keyNames(await admin.post(`${account}/listKeys`, V.storage, '', { headers: json })), [
+    'key1',
+    'key2',
+  ])
+})
