@@ -388,7 +388,7 @@ export async function run(opts: BenchOptions): Promise<Section> {
     `${opts.rounds} interleaved rounds of ${opts.durationS}s per measurement; values are medians over rounds, ratios the median of per-round ratios`,
     'both servers speak HTTPS with the same certificate and are driven by the same @azure/storage-blob 12.32.0 client script in a child process (Shared Key); Azurite 3.35.0 runs with --loose --skipApiVersionCheck and its default on-disk blob store',
     `4 KiB reads: wrk -t2 -c16 replaying one signed GET of a 4 KiB blob (Shared Key with a fixed x-ms-date, or a bearer token for a principal with Storage Blob Data Reader); bearer ${spread(readRatios, fmt.ratio)} of Shared Key per round`,
-    'RSS: VmRSS of the azid process (/proc/<pid>/status) sampled every 50 ms during the upload; a freshly started azid (default settings: SQLite, signing threads = cores) measured idle 2 s before the upload; that baseline is the whole server (token service, ARM, Key Vault, signing worker threads) running under tsx',
+    'RSS: VmRSS of the azid process (/proc/<pid>/status) sampled every 50 ms during the upload; a freshly started azid (default settings: SQLite, signing threads = cores) measured idle 2 s before the upload; that baseline is the whole server (token service, ARM, Key Vault, signing worker threads) as `node bin/azid.js start` runs it (the compiled JavaScript of scripts/build.mjs)',
   )
   if (opts.profile) notes.push(...profileNotes('azid (blob run)', profiles))
   return { title: 'Blob service (issue 5)', rows, notes, data }

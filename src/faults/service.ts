@@ -28,6 +28,8 @@ export interface Faults {
   pick(req: FaultRequest): Promise<FaultRule | undefined>
   /** Drops the cached rule list (after a change on another node). */
   invalidate(): void
+  /** True when it is known (from the cache, without a read) that no rule exists: hot paths may skip `pick`. */
+  noRules(): boolean
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -163,6 +165,9 @@ export function createFaults(deps: {
     },
     invalidate() {
       cache = undefined
+    },
+    noRules() {
+      return cache !== undefined && cache.rules.length === 0 && deps.clock.now() - cache.at < cacheMs
     },
   }
   return faults

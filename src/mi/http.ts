@@ -182,6 +182,46 @@ export function createMiHttp(deps: MiHttpDeps) {
   }
 
   // -- IMDS identity endpoint (IMDS-001..014)
+  /** The checks of an IMDS token request before fault rules apply, in IMDS's order; throws the MiError to answer. */
+  function imdsSelector(req: IncomingMessage, params: URLSearchParams): Selector {
+    if (req.headers['x-forwarded-for'] !== undefined) throw new MiError('ForwardedRequest')
+    if (req.method !== 'GET') throw new MiError('MethodNotAllowed')
+    // The value must be exactly "true", lower case (IMDS-005; SCN-04 e).
+    if (req.headers.metadata !== 'true') throw new MiError('MissingMetadataHeader')
+    const version = single(params, 'api-version')
+    if (version === undefined || version === '') throw new MiError('MissingApiVersion')
+    if (!(IDENTITY_VERSIONS as readonly string[]).includes(version)) throw new MiError('InvalidApiVersion', { version })
+    return readSelector(params, {
+      clientId: ['client_id'],
+      objectId: ['object_id'],
+      resourceId: ['msi_res_id', 'mi_res_id'],
+    })
+  }
+
+  /**
+   * The common case answered without a single await: host and token cached, no fault rules, nothing to refuse.
+   * Returns false (having sent nothing) whenever anything else applies; `imdsToken` then does the whole work.
+   */
+  function imdsTokenFromCache(host: Host, req: IncomingMessage, res: ServerResponse, params: URLSearchParams): boolean {
+    if (!deps.faults.noRules()) return false
+    let t: MiToken | undefined
+    try {
+      const selector = imdsSelector(req, params)
+      const resource = single(params, 'resource')
+      if (!resource) return false
+      t = mi.cachedToken({ host, selector, resource })
+    } catch {
+      return false
+    }
+    if (!t) return false
+    // Counted once: a refused enter takes nothing from the bucket, and the full path then answers the 429.
+    const release = deps.throttle.enter(host.id, 'identity')
+    if (!release) return false
+    send(res, 200, imdsBody(t, clock.now()))
+    release()
+    return true
+  }
+
   async function imdsToken(
     host: Host,
     req: IncomingMessage,
@@ -201,19 +241,7 @@ export function createMiHttp(deps: MiHttpDeps) {
       return
     }
     try {
-      if (req.headers['x-forwarded-for'] !== undefined) throw new MiError('ForwardedRequest')
-      if (req.method !== 'GET') throw new MiError('MethodNotAllowed')
-      // The value must be exactly "true", lower case (IMDS-005; SCN-04 e).
-      if (req.headers.metadata !== 'true') throw new MiError('MissingMetadataHeader')
-      const version = single(params, 'api-version')
-      if (version === undefined || version === '') throw new MiError('MissingApiVersion')
-      if (!(IDENTITY_VERSIONS as readonly string[]).includes(version))
-        throw new MiError('InvalidApiVersion', { version })
-      const selector = readSelector(params, {
-        clientId: ['client_id'],
-        objectId: ['object_id'],
-        resourceId: ['msi_res_id', 'mi_res_id'],
-      })
+      const selector = imdsSelector(req, params)
       identities = Object.values(selector)
       const rule = await deps.faults.pick({ host: host.id, hostName: host.name, flavour, path, identities })
       if (await applyFault(rule, res, faultImds)) return
@@ -455,6 +483,10 @@ export function createMiHttp(deps: MiHttpDeps) {
     return (req, res) => {
       const requestId = deps.ids.uuid()
       const { path, params } = normalizePath(req.url ?? '/')
+      if (path === '/metadata/identity/oauth2/token') {
+        const cached = mi.cachedHost(hostId)
+        if (cached && cached.type.toLowerCase() !== ARC_TYPE && imdsTokenFromCache(cached, req, res, params)) return
+      }
       void (async () => {
         let host: Host
         try {

@@ -203,8 +203,15 @@ export function send(
   headers: Record<string, string | number> = IMDS_HEADERS,
 ): void {
   if (res.headersSent || res.destroyed) return
-  res.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(body) })
+  // A flat [name, value, …] list, built once per header set: node:http takes it as it is (the IMDS path is hot).
+  let list = headerLists.get(headers)
+  if (!list) {
+    list = Object.entries(headers).flatMap(([k, v]) => [k, String(v)])
+    headerLists.set(headers, list)
+  }
+  res.writeHead(status, [...list, 'Content-Length', String(Buffer.byteLength(body))])
   res.end(body)
 }
+const headerLists = new WeakMap<object, string[]>()
 
 export { MiError }

@@ -42,6 +42,10 @@ export interface MiService {
     requestId: string
     origin: string
   }): Promise<MiToken>
+  /** The host if the cache holds it (null: not cached, ask `host`), without a read: the hot path of IMDS. */
+  cachedHost(id: string): Host | undefined | null
+  /** A cached token that `acquire` would answer with, without any read; undefined when `acquire` must run. */
+  cachedToken(q: { host: Host; selector: Selector; resource: string }): MiToken | undefined
   /** Forget a host (identity changed or host deleted). */
   invalidateHost(id: string): void
   /** Evict every cached token of a principal (its identity was deleted or disabled). */
@@ -80,6 +84,13 @@ export function createMiService(deps: {
     set.add(k)
   }
 
+  /** The cached token under `k` while it is not due for reissue (the back end refreshes ahead of expiry). */
+  function fresh(k: string): MiToken | undefined {
+    const hit = tokens.get(k)
+    if (hit && hit.expiresOn * 1000 - clock.now() > settings.refreshBeforeMs) return { ...hit, fromCache: true }
+    return undefined
+  }
+
   return {
     async host(id) {
       const k = id.toLowerCase()
@@ -91,12 +102,20 @@ export function createMiService(deps: {
       return host
     },
 
+    cachedHost(id) {
+      const hit = hostCache.get(id.toLowerCase())
+      return hit && clock.now() - hit.at < settings.hostCacheMs ? hit.host : null
+    },
+
+    cachedToken(q) {
+      return fresh(key(selectIdentity(q.host, q.selector).principalId, q.resource))
+    },
+
     async acquire(q) {
       const sel = selectIdentity(q.host, q.selector)
       const k = key(sel.principalId, q.resource)
-      const now = clock.now()
-      const hit = tokens.get(k)
-      if (hit && hit.expiresOn * 1000 - now > settings.refreshBeforeMs) return { ...hit, fromCache: true }
+      const hit = fresh(k)
+      if (hit) return hit
       let p = inflight.get(k)
       if (!p) {
         p = (async () => {
