@@ -65,6 +65,7 @@ test('entries expire after the TTL; reads outside the token path are never cache
   const f = fakeStore()
   const c = clock()
   const s = cachedDirectoryStore(f.store, { clock: c, ttlMs: 5000 })
+  await f.store.putTenant(tenant('a'))
   await s.getTenant('a')
   c.advance(4999)
   await s.getTenant('a')
@@ -77,9 +78,19 @@ test('entries expire after the TTL; reads outside the token path are never cache
   assert.equal(f.reads(), 4)
 })
 
+test('"not found" is never kept: what another node creates is found at once', async () => {
+  const f = fakeStore()
+  const s = cachedDirectoryStore(f.store, { clock: clock(), ttlMs: 60_000 })
+  assert.equal(await s.getTenant('a'), undefined)
+  await f.store.putTenant(tenant('a'))
+  assert.equal((await s.getTenant('a'))?.displayName, 'T')
+  assert.equal(s.uncached, f.store)
+})
+
 test('invalidate() forgets everything (a change announced by another node, a snapshot restore)', async () => {
   const f = fakeStore()
   const s = cachedDirectoryStore(f.store, { clock: clock(), ttlMs: 60_000 })
+  await f.store.putTenant(tenant('a'))
   await s.getTenant('a')
   s.invalidate()
   await s.getTenant('a')
@@ -89,6 +100,7 @@ test('invalidate() forgets everything (a change announced by another node, a sna
 test('a transaction empties the cache when it ends, committed or not', async () => {
   const f = fakeStore()
   const s = cachedDirectoryStore(f.store, { clock: clock(), ttlMs: 60_000 })
+  await f.store.putTenant(tenant('a'))
   await s.getTenant('a')
   await assert.rejects(
     s.transaction(async () => {
@@ -130,6 +142,7 @@ test('a read overtaken by a write is not kept; a failed read is not kept', async
 test('concurrent reads of one key share one store read', async () => {
   const f = fakeStore()
   const s = cachedDirectoryStore(f.store, { clock: clock(), ttlMs: 60_000 })
+  await f.store.putTenant(tenant('a'))
   await Promise.all([s.getTenant('a'), s.getTenant('a'), s.getTenant('a')])
   assert.equal(f.reads(), 1)
 })

@@ -5,12 +5,15 @@ import type { DirectoryStore } from './ports.ts'
  * The reads of every token request (tenant, client application, its service principal, its secrets) served from
  * memory. Any write through this store, any transaction, and `invalidate()` (a change from another node or a
  * snapshot restore) drop the whole cache; entries also expire after `ttlMs`, a bound on staleness should a change
- * notification be lost. A read that was under way while something changed is not cached (a generation counter).
- * Cached values are frozen: a caller that wants to change one must copy it.
+ * notification be lost. A read that was under way while something changed is not cached (a generation counter), nor
+ * is "not found". Cached values are frozen: a caller that wants to change one must copy it. The directory service
+ * re-reads a client's secrets from `uncached` before it refuses one, so a secret added on another node works at once.
  */
 export interface CachedDirectoryStore extends DirectoryStore {
   /** Forgets everything (call when the tables changed behind this store's back). */
   invalidate(): void
+  /** The store itself: reads that must see the latest state (a secret that failed to match may be a new one). */
+  readonly uncached: DirectoryStore
 }
 
 /** The reads on the path of a token request; everything else goes to the store each time. */
@@ -52,12 +55,13 @@ export function cachedDirectoryStore(
       if (hit && now - hit.at < deps.ttlMs) return hit.value
       const started = generation
       const value = fn.apply(store, args).then(deepFreeze)
-      // Concurrent callers share the read; a failed read or one overtaken by a change is not kept.
+      // Concurrent callers share the read; a failed read, one overtaken by a change, and "not found" are not kept
+      // (an application created on another node must be found at once).
       if (entries.size >= MAX_ENTRIES) entries.clear()
       entries.set(key, { at: now, value })
       value.then(
-        () => {
-          if (generation !== started && entries.get(key)?.value === value) entries.delete(key)
+        (v) => {
+          if ((generation !== started || v === undefined) && entries.get(key)?.value === value) entries.delete(key)
         },
         () => {
           if (entries.get(key)?.value === value) entries.delete(key)
@@ -89,5 +93,6 @@ export function cachedDirectoryStore(
     }
   }
   out.invalidate = invalidate
+  out.uncached = store
   return out as unknown as CachedDirectoryStore
 }

@@ -140,19 +140,24 @@ export function createDirectoryService(deps: { store: DirectoryStore; clock: Clo
     },
 
     async checkSecret(appId, secret) {
-      const creds = await store.listPasswordCredentials(appId)
-      const now = clock.now()
-      let expired = false
-      let match: PasswordCredential | undefined
-      // Every credential is hashed and compared, so timing does not reveal which one matched.
-      for (const c of creds) {
-        if (constantTimeEqual(hashSecret(secret, c.salt), c.hash)) {
-          if (c.endAt <= now || c.startAt > now + 300_000) expired = true
-          else match = c
+      const check = (creds: readonly PasswordCredential[]): SecretCheck => {
+        const now = clock.now()
+        let expired = false
+        let match: PasswordCredential | undefined
+        // Every credential is hashed and compared, so timing does not reveal which one matched.
+        for (const c of creds) {
+          if (constantTimeEqual(hashSecret(secret, c.salt), c.hash)) {
+            if (c.endAt <= now || c.startAt > now + 300_000) expired = true
+            else match = c
+          }
         }
+        if (match) return { ok: true, credential: match }
+        return { ok: false, reason: expired ? 'expired' : 'invalid' }
       }
-      if (match) return { ok: true, credential: match }
-      return { ok: false, reason: expired ? 'expired' : 'invalid' }
+      const first = check(await store.listPasswordCredentials(appId))
+      // A cached list may predate a secret just added on another node: ask the store itself before refusing.
+      if (first.ok || !('uncached' in store)) return first
+      return check(await (store as { uncached: DirectoryStore }).uncached.listPasswordCredentials(appId))
     },
 
     async addCertificate(q) {

@@ -64,6 +64,23 @@ test('two nodes on one PostgreSQL: tokens, secrets and rotated keys cross nodes'
     })
     assert.equal(r2.status, 200, r2.text)
     assert.equal(decodeJwt(r2.json<{ access_token: string }>().access_token).claims.appid, application.appId)
+    // Node 2 now holds the application's secrets in memory: a second secret added on node 1 works there at once,
+    // and a secret removed on node 1 stops working on node 2 within the change notification (5 s at the most).
+    const second = await n1.server.directory.addPassword({ appId: application.appId })
+    const withSecret = (secret: string) =>
+      clientCredentials(n2, {
+        client_id: application.appId,
+        client_secret: secret,
+        scope: 'https://storage.azure.com/.default',
+      })
+    const r2b = await withSecret(second.secretText)
+    assert.equal(r2b.status, 200, r2b.text)
+    await n1.server.directory.store.deletePasswordCredential(second.credential.keyId)
+    let refused = 0
+    for (const until = Date.now() + 5500; Date.now() < until && refused !== 401; )
+      refused = (await withSecret(second.secretText)).status
+    assert.equal(refused, 401, 'a secret deleted on node 1 is refused on node 2')
+    assert.equal((await withSecret(secretText)).status, 200, 'the other secret still works')
 
     // A key rotated on node 1 is published by node 2 within its key cache (≤ 2 s), and node 2 then signs with it.
     const oldKid = String(decodeJwt(token1).header.kid)
