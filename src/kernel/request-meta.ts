@@ -9,16 +9,18 @@ export interface RequestMeta {
   listener: string
 }
 
-const metas = new WeakMap<IncomingMessage, RequestMeta>()
+/** Kept on the request object under a private symbol (a WeakMap entry per request costs more: ephemeron GC work). */
+const META = Symbol('azid.requestMeta')
+type WithMeta = IncomingMessage & { [META]?: RequestMeta }
 
 export function setRequestMeta(req: IncomingMessage, meta: RequestMeta): void {
-  metas.set(req, meta)
+  ;(req as WithMeta)[META] = meta
 }
 
 /** Reads the meta of a request served by @hono/node-server (`c.env.incoming`), or a default for in-process tests. */
 export function requestMeta(env: unknown, url: string): RequestMeta {
   const incoming = (env as { incoming?: IncomingMessage } | undefined)?.incoming
-  const m = incoming ? metas.get(incoming) : undefined
+  const m = incoming ? (incoming as WithMeta)[META] : undefined
   if (m) return m
   return { scheme: url.startsWith('https:') ? 'https' : 'http', host: null, listener: 'in-process' }
 }

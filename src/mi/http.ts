@@ -481,12 +481,12 @@ export function createMiHttp(deps: MiHttpDeps) {
   /** The handler of a per-host listener or namespace socket: every request belongs to `hostId`. */
   function hostHandler(hostId: string): Handler {
     return (req, res) => {
-      const requestId = deps.ids.uuid()
       const { path, params } = normalizePath(req.url ?? '/')
       if (path === '/metadata/identity/oauth2/token') {
         const cached = mi.cachedHost(hostId)
         if (cached && cached.type.toLowerCase() !== ARC_TYPE && imdsTokenFromCache(cached, req, res, params)) return
       }
+      const requestId = deps.ids.uuid()
       void (async () => {
         let host: Host
         try {

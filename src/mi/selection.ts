@@ -19,19 +19,27 @@ export function readSelector(
   params: URLSearchParams,
   names: { clientId: string[]; objectId: string[]; resourceId: string[] },
 ): Selector {
-  const pick = (keys: string[]) => {
-    const found = keys.flatMap((k) => params.getAll(k)).filter((v) => v !== '')
-    if (found.length > 1) throw new MiError('MultipleSelectors')
-    return found[0]
+  // Loops, not flatMap/filter: this runs on every IMDS request.
+  let count = 0
+  const pick = (keys: string[]): string | undefined => {
+    let found: string | undefined
+    for (const k of keys)
+      for (const v of params.getAll(k))
+        if (v !== '') {
+          if (found !== undefined) throw new MiError('MultipleSelectors')
+          found = v
+        }
+    if (found !== undefined) count++
+    return found
   }
   const s: Selector = {}
   const c = pick(names.clientId)
   const o = pick(names.objectId)
   const r = pick(names.resourceId)
+  if (count > 1) throw new MiError('MultipleSelectors')
   if (c !== undefined) s.clientId = c
   if (o !== undefined) s.objectId = o
   if (r !== undefined) s.resourceId = r
-  if (Object.keys(s).length > 1) throw new MiError('MultipleSelectors')
   return s
 }
 
