@@ -176,6 +176,22 @@ const CASES: readonly Case<AuditStore>[] = [
       assert.deepEqual(ids(await s.queryEvents({ order: 'asc' })), [21, 22, 23])
     },
   ],
+  [
+    'a large batch goes in whole (it is written in several statements) or, with one bad event, not at all',
+    async (s) => {
+      const at = 60_000
+      const batch = Array.from({ length: 103 }, (_, k) => event(100 + k, at + k))
+      await s.insertEvents(batch)
+      const got = ids(await s.queryEvents({ order: 'asc', limit: 1000 }))
+      assert.deepEqual(
+        got,
+        batch.map((_, k) => 100 + k),
+      )
+      const bad = [...Array.from({ length: 70 }, (_, k) => event(300 + k, at + 500 + k)), event(100, at + 600)]
+      await assert.rejects(s.insertEvents(bad))
+      assert.equal(ids(await s.queryEvents({ limit: 1000 })).length, 103)
+    },
+  ],
 ]
 
 /** The AuditStore contract against one backend; `open` gives an empty store for each case. */
