@@ -1,34 +1,46 @@
-import type { Kysely } from 'kysely'
+import { CompiledQuery, type Kysely } from 'kysely'
 import type { AuditEvent } from '../audit/model.ts'
 import type { AuditStore } from '../audit/ports.ts'
 import type { Db } from './schema.ts'
 
 export function createAuditStore(db: Kysely<Db>): AuditStore {
+  const row = (e: AuditEvent) => ({
+    id: e.id,
+    seq: e.seq,
+    at: e.at,
+    kind: e.kind,
+    result: e.result,
+    tenant_id: e.tenantId,
+    client_id: e.clientId,
+    principal_id: e.principalId,
+    host: e.host,
+    audience: e.audience,
+    grant_type: e.grantType,
+    reason: e.reason,
+    error_code: e.errorCode,
+    request_id: e.requestId,
+    details: e.details === null || e.details === undefined ? null : JSON.stringify(e.details),
+  })
+  let insertSql: string | undefined
+  /** The single-row insert of `e`: the SQL text (with this dialect's placeholders) is compiled by the first call. */
+  const insertOne = (e: AuditEvent): CompiledQuery => {
+    // Every column present (a missing value is NULL), so the parameters follow the compiled column order.
+    const r = Object.fromEntries(Object.entries(row(e)).map(([k, v]) => [k, v ?? null])) as ReturnType<typeof row>
+    if (insertSql === undefined) insertSql = db.insertInto('audit_events').values(r).compile().sql
+    return CompiledQuery.raw(insertSql, Object.values(r))
+  }
   return {
     async insertEvents(events) {
       if (events.length === 0) return
-      await db
-        .insertInto('audit_events')
-        .values(
-          events.map((e) => ({
-            id: e.id,
-            seq: e.seq,
-            at: e.at,
-            kind: e.kind,
-            result: e.result,
-            tenant_id: e.tenantId,
-            client_id: e.clientId,
-            principal_id: e.principalId,
-            host: e.host,
-            audience: e.audience,
-            grant_type: e.grantType,
-            reason: e.reason,
-            error_code: e.errorCode,
-            request_id: e.requestId,
-            details: e.details === null ? null : JSON.stringify(e.details),
-          })),
-        )
-        .execute()
+      if (events.length === 1) {
+        await db.executeQuery(insertOne(events[0] as AuditEvent))
+        return
+      }
+      // One statement per row, its SQL compiled once and prepared once (a multi-row insert had a new shape, a fresh
+      // compile and prepare of ~2,000 parameters, on every batch); one transaction keeps a batch whole.
+      await db.transaction().execute(async (trx) => {
+        for (const e of events) await trx.executeQuery(insertOne(e))
+      })
     },
     async queryEvents(q) {
       let query = db.selectFrom('audit_events').selectAll()

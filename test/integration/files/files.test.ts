@@ -560,9 +560,9 @@ describe('bad input', () => {
         resolve()
       }, 100)
     })
-    await new Promise((res) => setTimeout(res, 100))
+    // The partial extent goes once the server sees the connection drop.
+    assert.equal(await fileContentSettled(s, (c) => c === files), files)
     assert.ok((await o.get('data/cut.bin')).body.equals(Buffer.alloc(100_000)))
-    assert.equal(fileContent(s).length, files)
     const ranges = await f.call({ method: 'GET', path: '/data/cut.bin?comp=rangelist' })
     assert.equal(ranges.text, '<?xml version="1.0" encoding="utf-8"?><Ranges></Ranges>')
   })
