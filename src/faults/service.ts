@@ -30,6 +30,8 @@ export interface Faults {
   invalidate(): void
   /** True when it is known (from the cache, without a read) that no rule exists: hot paths may skip `pick`. */
   noRules(): boolean
+  /** Null while the cached rule list is current; else a read of the list (hot paths refill the cache with it). */
+  refreshIfStale(): Promise<unknown> | null
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -168,6 +170,9 @@ export function createFaults(deps: {
     },
     noRules() {
       return cache !== undefined && cache.rules.length === 0 && deps.clock.now() - cache.at < cacheMs
+    },
+    refreshIfStale() {
+      return cache !== undefined && deps.clock.now() - cache.at < cacheMs ? null : rules()
     },
   }
   return faults

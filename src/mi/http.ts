@@ -5,6 +5,7 @@ import type { AuditLog } from '../audit/index.ts'
 import type { Faults, FaultRule, Flavour } from '../faults/index.ts'
 import type { Clock } from '../kernel/clock.ts'
 import { isDomainError } from '../kernel/errors.ts'
+import type { FastAnswer } from '../kernel/fast-http.ts'
 import { type Ids, opaqueToken } from '../kernel/ids.ts'
 import type { Logger } from '../kernel/log.ts'
 import { MiError } from './errors.ts'
@@ -18,6 +19,7 @@ import {
   azureMlBody,
   imdsBody,
   imdsError,
+  imdsWire,
   send,
   serviceFabricBody,
   serviceFabricError,
@@ -45,6 +47,8 @@ export interface MiHttpDeps {
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
+/** What the IMDS checks read of a request: node:http's or the fast lane's. */
+type HeadOf = { method?: string; headers: Record<string, string | string[] | undefined> }
 
 const MAX_FORM = 64 * 1024
 const ARC_TYPE = 'microsoft.hybridcompute/machines'
@@ -183,7 +187,7 @@ export function createMiHttp(deps: MiHttpDeps) {
 
   // -- IMDS identity endpoint (IMDS-001..014)
   /** The checks of an IMDS token request before fault rules apply, in IMDS's order; throws the MiError to answer. */
-  function imdsSelector(req: IncomingMessage, params: URLSearchParams): Selector {
+  function imdsSelector(req: HeadOf, params: URLSearchParams): Selector {
     if (req.headers['x-forwarded-for'] !== undefined) throw new MiError('ForwardedRequest')
     if (req.method !== 'GET') throw new MiError('MethodNotAllowed')
     // The value must be exactly "true", lower case (IMDS-005; SCN-04 e).
@@ -200,26 +204,28 @@ export function createMiHttp(deps: MiHttpDeps) {
 
   /**
    * The common case answered without a single await: host and token cached, no fault rules, nothing to refuse.
-   * Returns false (having sent nothing) whenever anything else applies; `imdsToken` then does the whole work.
+   * Returns the 200 body, or null (having counted nothing) whenever anything else applies; `imdsToken` then does the
+   * whole work.
    */
-  function imdsTokenFromCache(host: Host, req: IncomingMessage, res: ServerResponse, params: URLSearchParams): boolean {
-    if (!deps.faults.noRules()) return false
+  function imdsBodyFromCache(hostId: string, req: HeadOf, params: URLSearchParams): string | null {
+    const host = mi.cachedHost(hostId)
+    if (!host || host.type.toLowerCase() === ARC_TYPE || !deps.faults.noRules()) return null
     let t: MiToken | undefined
     try {
       const selector = imdsSelector(req, params)
       const resource = single(params, 'resource')
-      if (!resource) return false
+      if (!resource) return null
       t = mi.cachedToken({ host, selector, resource })
     } catch {
-      return false
+      return null
     }
-    if (!t) return false
+    if (!t) return null
     // Counted once: a refused enter takes nothing from the bucket, and the full path then answers the 429.
     const release = deps.throttle.enter(host.id, 'identity')
-    if (!release) return false
-    send(res, 200, imdsBody(t, clock.now()))
+    if (!release) return null
+    const body = imdsBody(t, clock.now())
     release()
-    return true
+    return body
   }
 
   async function imdsToken(
@@ -483,8 +489,11 @@ export function createMiHttp(deps: MiHttpDeps) {
     return (req, res) => {
       const { path, params } = normalizePath(req.url ?? '/')
       if (path === '/metadata/identity/oauth2/token') {
-        const cached = mi.cachedHost(hostId)
-        if (cached && cached.type.toLowerCase() !== ARC_TYPE && imdsTokenFromCache(cached, req, res, params)) return
+        const body = imdsBodyFromCache(hostId, req as HeadOf, params)
+        if (body !== null) {
+          send(res, 200, body)
+          return
+        }
       }
       const requestId = deps.ids.uuid()
       void (async () => {
@@ -612,5 +621,22 @@ export function createMiHttp(deps: MiHttpDeps) {
     void secretFlavour(flavour, req, res, path, params, requestId)
   }
 
-  return { hostHandler, sharedHandler }
+  /**
+   * The fast lane of a per-host listener (kernel/fast-http.ts): a cached IMDS token answered straight onto the
+   * socket, with the same bytes node:http would send; anything else (null) goes to `hostHandler` through node:http.
+   */
+  function hostFastAnswer(hostId: string): FastAnswer {
+    return (req) => {
+      const { path, params } = normalizePath(req.target)
+      if (path !== '/metadata/identity/oauth2/token') return null
+      // The host and fault-rule caches lapse every few seconds: refill them and be asked again, rather than give the
+      // connection away to node:http for good.
+      const rules = deps.faults.refreshIfStale()
+      if (rules || mi.cachedHost(hostId) === null) return Promise.all([rules, mi.host(hostId)])
+      const body = imdsBodyFromCache(hostId, req, params)
+      return body === null ? null : imdsWire(body)
+    }
+  }
+
+  return { hostHandler, hostFastAnswer, sharedHandler }
 }

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http'
+import { fastHead, httpDate } from '../kernel/fast-http.ts'
 import { MiError, type MiErrorCode } from './errors.ts'
 import type { MiToken } from './service.ts'
 
@@ -8,6 +9,29 @@ import type { MiToken } from './service.ts'
  */
 
 export const IMDS_HEADERS = { 'Content-Type': 'application/json; charset=utf-8', Server: 'IMDS/150.870.65.azid' }
+/** Keep-alive of the managed-identity listeners (node:http's `keepAliveTimeout`; `Keep-Alive: timeout=65`). */
+export const MI_KEEP_ALIVE_MS = 65_000
+const IMDS_HEADER_LIST = Object.entries(IMDS_HEADERS).flat()
+
+/** Whole 200 answers (head and body) by body, for the second of their Date header. */
+const wires = new Map<string, Buffer>()
+let wiresDate = ''
+
+/** A 200 IMDS answer as node:http would write it with `send` (same headers, same order), for the fast lane. */
+export function imdsWire(body: string): Buffer {
+  const date = httpDate()
+  if (date !== wiresDate) {
+    wires.clear()
+    wiresDate = date
+  }
+  let wire = wires.get(body)
+  if (wire === undefined) {
+    const head = fastHead('200 OK', IMDS_HEADER_LIST, Buffer.byteLength(body), MI_KEEP_ALIVE_MS / 1000)
+    wire = Buffer.from(head + body, 'utf8')
+    if (wires.size < RENDERED_MAX) wires.set(body, wire)
+  }
+  return wire
+}
 
 const IMDS_TEXT: Record<MiErrorCode, [number, string, string]> = {
   MissingMetadataHeader: [400, 'invalid_request', 'Required metadata header not specified'],

@@ -88,6 +88,21 @@ const listenTcp = (server, port, host) =>
     })
   })
 
+/**
+ * Copies `from` to `to` (what `pipe` does, without its per-chunk bookkeeping: this is the path of every request a
+ * namespace makes), pausing `from` while `to` drains and passing the end on (half-close).
+ */
+function relay(from, to) {
+  const resume = () => from.resume()
+  from.on('data', (chunk) => {
+    if (!to.write(chunk)) {
+      from.pause()
+      to.once('drain', resume)
+    }
+  })
+  from.on('end', () => to.end())
+}
+
 function forwardServer(forward) {
   const server = createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
     client.setNoDelay(true)
@@ -100,8 +115,8 @@ function forwardServer(forward) {
     upstream.on('error', destroyBoth)
     client.on('close', (hadError) => hadError && upstream.destroy())
     upstream.on('close', (hadError) => hadError && client.destroy())
-    client.pipe(upstream)
-    upstream.pipe(client)
+    relay(client, upstream)
+    relay(upstream, client)
   })
   return listenTcp(server, forward.port, forward.address)
 }

@@ -10,6 +10,7 @@ import type { DirectoryStore } from '../directory/index.ts'
 import type { Faults, Flavour } from '../faults/index.ts'
 import type { Clock } from '../kernel/clock.ts'
 import { parseDuration } from '../kernel/duration.ts'
+import { type FastAnswer, type FastLane, attachFastLane } from '../kernel/fast-http.ts'
 import type { Ids } from '../kernel/ids.ts'
 import type { Logger } from '../kernel/log.ts'
 import { setRequestMeta } from '../kernel/request-meta.ts'
@@ -20,6 +21,7 @@ import {
   createMiHttp,
   createMiService,
   createThrottle,
+  MI_KEEP_ALIVE_MS,
 } from '../mi/index.ts'
 import type { Feed } from '../store/index.ts'
 import type { StsService } from '../sts/index.ts'
@@ -148,6 +150,7 @@ export async function startManagedIdentity(deps: {
   })
 
   const servers: Server[] = []
+  const lanes: FastLane[] = []
   const listen = (server: Server, q: { port?: number; host?: string; path?: string }) =>
     new Promise<void>((res, rej) => {
       server.once('error', rej)
@@ -162,11 +165,14 @@ export async function startManagedIdentity(deps: {
     handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void,
     listener: string,
     host: string | null,
+    fast?: FastAnswer,
   ) => {
-    const s = createHttpServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    const s = createHttpServer({ keepAliveTimeout: MI_KEEP_ALIVE_MS }, (req, res) => {
       setRequestMeta(req, { scheme: 'http', host, listener })
       handler(req, res)
     })
+    // Per-host listeners answer cached IMDS tokens below node:http (kernel/fast-http.ts).
+    if (fast) lanes.push(attachFastLane(s, fast))
     servers.push(s)
     return s
   }
@@ -194,7 +200,7 @@ export async function startManagedIdentity(deps: {
     await e.creating
     if (mode === 'loopback' && !e.url) {
       e.creating = (async () => {
-        const s = httpServer(http.hostHandler(host.id), `mi-host:${host.name}`, host.id)
+        const s = httpServer(http.hostHandler(host.id), `mi-host:${host.name}`, host.id, http.hostFastAnswer(host.id))
         await listen(s, { port: 0, host: config.listen.host })
         e.url = `http://${config.listen.host}:${(s.address() as AddressInfo).port}`
       })()
@@ -204,7 +210,10 @@ export async function startManagedIdentity(deps: {
       e.creating = (async () => {
         const path = join(deps.sockDir, `h-${createHash('sha256').update(k).digest('hex').slice(0, 16)}.sock`)
         rmSync(path, { force: true })
-        await listen(httpServer(http.hostHandler(host.id), `mi-host-ns:${host.name}`, host.id), { path })
+        await listen(
+          httpServer(http.hostHandler(host.id), `mi-host-ns:${host.name}`, host.id, http.hostFastAnswer(host.id)),
+          { path },
+        )
         e.socket = path
       })()
       await e.creating
@@ -322,15 +331,11 @@ export async function startManagedIdentity(deps: {
     listHosts: () => hosts.listHosts(),
     async close() {
       await unsubscribe()
-      await Promise.all(
-        servers.map(
-          (s) =>
-            new Promise<void>((res) => {
-              s.close(() => res())
-              s.closeAllConnections()
-            }),
-        ),
-      )
+      // The fast lanes' connections are idle between answers (they answer synchronously): nothing in flight is lost.
+      const closing = servers.map((s) => new Promise<void>((res) => s.close(() => res())))
+      for (const l of lanes) l.destroyAll()
+      for (const s of servers) s.closeAllConnections()
+      await Promise.all(closing)
       for (const e of perHost.values()) if (e.socket) rmSync(e.socket, { force: true })
       rmSync(sharedSocket, { force: true })
     },

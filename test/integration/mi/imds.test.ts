@@ -2,6 +2,7 @@
 // identity selection and every refusal, with the audit trail (IMDS-001..014, TOK-001/002/005/009, CACHE-002,
 // ERR-003, SCN-04 a–i; docs/wire/mi-endpoints.md §1).
 import assert from 'node:assert/strict'
+import { connect } from 'node:net'
 import { after, before, test } from 'node:test'
 import {
   ARM_RESOURCE,
@@ -402,4 +403,69 @@ test('CACHE-002: ten concurrent requests on a cold cache → one issuance, one t
   )
   assert.equal(events.length, 1, JSON.stringify(events))
   assert.equal(events[0]?.principalId, U2.principalId)
+})
+
+/** Sends `heads` on one raw connection, one at a time, and returns each answer's head lines and body. */
+async function rawExchange(baseUrl: string, heads: string[]): Promise<{ lines: string[]; body: string }[]> {
+  const { port, hostname } = new URL(baseUrl)
+  const socket = connect(Number(port), hostname)
+  await new Promise<void>((r, j) => socket.once('connect', () => r()).once('error', j))
+  let raw = ''
+  socket.on('data', (d: Buffer) => {
+    raw += d.toString('utf8')
+  })
+  const out: { lines: string[]; body: string }[] = []
+  for (const h of heads) {
+    raw = ''
+    socket.write(h)
+    for (let i = 0; i < 500; i++) {
+      const end = raw.indexOf('\r\n\r\n')
+      const len = /\r\nContent-Length: (\d+)\r\n/i.exec(raw)
+      if (end >= 0 && len && Buffer.byteLength(raw.slice(end + 4)) >= Number(len[1])) break
+      await sleep(10)
+    }
+    const end = raw.indexOf('\r\n\r\n')
+    assert.ok(end > 0, `an answer to ${JSON.stringify(h)}`)
+    out.push({ lines: raw.slice(0, end).split('\r\n'), body: raw.slice(end + 4) })
+  }
+  socket.destroy()
+  return out
+}
+
+test('fast lane (kernel/fast-http.ts): a cached token answered below node:http is byte-for-byte node:http’s answer, and keeps its connection across host-cache refills', async () => {
+  const path = `${TOKEN_PATH}?${q()}`
+  const head = (extra = '') => `GET ${path} HTTP/1.1\r\nHost: 169.254.169.254\r\nMetadata: true\r\n${extra}\r\n`
+  ok(await imds(base('vm-sa'), q()))
+  // `TE: trailers` is harmless to IMDS but the fast lane leaves such requests to node:http.
+  const [viaNode] = await rawExchange(base('vm-sa'), [head('TE: trailers\r\n')])
+  const viaLane = await rawExchange(base('vm-sa'), [head(), head(), head()])
+  const masked = (lines: string[]) => lines.map((l) => (l.startsWith('Date: ') ? 'Date: *' : l))
+  const strip = (b: string) => {
+    const { expires_in: _, ...rest } = JSON.parse(b) as Body
+    return rest
+  }
+  assert.ok(viaNode)
+  for (const r of viaLane) {
+    assert.deepEqual(masked(r.lines), masked(viaNode.lines))
+    assert.deepEqual(strip(r.body), strip(viaNode.body))
+  }
+  assert.deepEqual(masked(viaNode.lines).slice(0, 1), ['HTTP/1.1 200 OK'])
+  assert.ok(masked(viaNode.lines).includes('Connection: keep-alive'))
+  // The host cache lapses after 2 s (mi.hostCache): the same connection keeps being answered.
+  const spaced = await (async () => {
+    const { port, hostname } = new URL(base('vm-sa'))
+    const socket = connect(Number(port), hostname)
+    await new Promise<void>((r) => socket.once('connect', () => r()))
+    let n = 0
+    socket.on('data', (d: Buffer) => {
+      n += d.toString('latin1').split('HTTP/1.1 200 OK').length - 1
+    })
+    for (let i = 0; i < 3; i++) {
+      socket.write(head())
+      await sleep(1100)
+    }
+    socket.destroy()
+    return n
+  })()
+  assert.equal(spaced, 3)
 })
