@@ -28,6 +28,12 @@ export async function readBodyLimited(req: Request, limit: number, env?: unknown
   return Buffer.concat(chunks)
 }
 
+/** readBodyLimited for a bare Node request (the raw routes): a larger declared length is refused unread. */
+export function readIncomingLimited(incoming: IncomingMessage, limit: number): Promise<Buffer | null> {
+  if (Number(incoming.headers['content-length'] ?? '0') > limit) return Promise.resolve(null)
+  return readIncoming(incoming, limit)
+}
+
 function readIncoming(incoming: IncomingMessage, limit: number): Promise<Buffer | null> {
   if (incoming.readableEnded) return Promise.resolve(Buffer.alloc(0))
   return new Promise((resolve, reject) => {

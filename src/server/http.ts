@@ -14,6 +14,14 @@ export interface Surface {
   raw?: (req: IncomingMessage, res: ServerResponse) => void
   /** Hand the surface the URL exactly as sent, not normalised (Storage signs the path as sent). */
   rawUrl?: boolean
+  /**
+   * A route of the surface served on node:http directly (the token endpoints): asked after the surface is chosen;
+   * `handle` may still pass the request to the surface's `fetch` by calling `fallback`.
+   */
+  fast?: {
+    matches(method: string | undefined, path: string): boolean
+    handle(req: IncomingMessage, res: ServerResponse, fallback: () => void): void
+  }
 }
 
 /**
@@ -53,7 +61,8 @@ export function createDispatcher(q: {
     const surface = q.surfaces.find((s) => s.matches({ host, path }))
     if (surface?.rawUrl) req.url = sent
     const listener = surface ? listeners.get(surface.name) : undefined
-    if (listener) listener(req, res)
+    if (listener && surface?.fast?.matches(req.method, path)) surface.fast.handle(req, res, () => listener(req, res))
+    else if (listener) listener(req, res)
     else void fallback(req, res)
   }
 }

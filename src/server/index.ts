@@ -33,6 +33,7 @@ import {
   createFederatedVerifier,
   createIssuerKeys,
   createStsApp,
+  createStsTokenRoute,
   createStsService,
   createTokenMinter,
   isWorkloadIssuer,
@@ -284,7 +285,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       registry,
       { fallbackHost: `${config.listen.host}:${config.listen.httpsPort}` },
     )
-    const stsApp = createStsApp({
+    const stsDeps = {
       sts,
       keys,
       directory,
@@ -293,7 +294,10 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       logger,
       maxBodyBytes: config.limits.stsMaxBodyBytes,
       fallbackHost: `${config.listen.host}:${config.listen.httpsPort}`,
-    })
+    }
+    const stsApp = createStsApp(stsDeps)
+    // POST to the token endpoints on node:http directly; the same answers as stsApp's (src/sts/routes.ts).
+    const stsTokenRoute = createStsTokenRoute(stsDeps)
     let httpsBaseUrl = ''
     const faults = createFaults({ store: createFaultStore(database.db), clock, ids, audit })
     const managedIdentity = await startManagedIdentity({
@@ -462,7 +466,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
         matches: ({ host, path }) => !STS_HOSTS.has(host) && (path === '/' || /^\/portal(\/|$)/.test(path)),
         fetch: createPortal().fetch,
       },
-      { name: 'sts', matches: () => true, fetch: stsApp.fetch },
+      { name: 'sts', matches: () => true, fetch: stsApp.fetch, fast: stsTokenRoute },
     ]
     const notFound = () => new Response('Not Found', { status: 404 })
     const httpsTcp = createHttpsServer(

@@ -1,6 +1,7 @@
 import { CompiledQuery, type Kysely } from 'kysely'
 import type { AuditEvent } from '../audit/model.ts'
 import type { AuditStore } from '../audit/ports.ts'
+import { rawSqlite } from './db.ts'
 import type { Db } from './schema.ts'
 
 export function createAuditStore(db: Kysely<Db>): AuditStore {
@@ -29,9 +30,24 @@ export function createAuditStore(db: Kysely<Db>): AuditStore {
     if (insertSql === undefined) insertSql = db.insertInto('audit_events').values(r).compile().sql
     return CompiledQuery.raw(insertSql, Object.values(r))
   }
+  // SQLite: one better-sqlite3 transaction of prepared single-row inserts, run synchronously while Kysely's connection
+  // is held (through Kysely each row cost an async round of its driver: ~20 µs a row against ~4 µs).
+  const sqlite = rawSqlite(db)
+  let stmt: ReturnType<NonNullable<typeof sqlite>['prepare']> | undefined
+  const insertRaw = sqlite?.transaction((events: readonly AuditEvent[]) => {
+    for (const e of events) {
+      const q = insertOne(e)
+      stmt ??= sqlite.prepare(q.sql)
+      stmt.run(q.parameters as unknown[])
+    }
+  })
   return {
     async insertEvents(events) {
       if (events.length === 0) return
+      if (insertRaw) {
+        await db.connection().execute(async () => insertRaw(events))
+        return
+      }
       if (events.length === 1) {
         await db.executeQuery(insertOne(events[0] as AuditEvent))
         return

@@ -37,6 +37,18 @@ function withStatementCache(sqlite: SQLite.Database, max = 1000): SQLite.Databas
 
 export type DialectName = 'sqlite' | 'postgres'
 
+/** The better-sqlite3 handle behind each SQLite Kysely instance this module opened. */
+const sqliteHandles = new WeakMap<Kysely<Db>, SQLite.Database>()
+
+/**
+ * The raw better-sqlite3 handle of a SQLite store, for a hot write that Kysely's per-statement async path makes slow
+ * (the audit log). Use it only inside `db.connection().execute(…)`: that holds Kysely's connection mutex, so no Kysely
+ * transaction is open around the raw statements.
+ */
+export function rawSqlite(db: Kysely<Db>): SQLite.Database | undefined {
+  return sqliteHandles.get(db)
+}
+
 export interface Database {
   db: Kysely<Db>
   dialect: DialectName
@@ -164,6 +176,7 @@ export async function openDatabase(opts: { dsn: string; dataDir: string; nodeId?
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('busy_timeout = 5000')
     const db = new Kysely<Db>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
+    sqliteHandles.set(db, sqlite)
     database = { db, dialect: 'sqlite', location: file, feed: localFeed(), close: () => db.destroy() }
   } else {
     throw new TypeError(

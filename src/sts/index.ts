@@ -2,7 +2,7 @@ export type { StsDeps, StsSettings, TokenRequest, TokenResult } from './context.
 export { STS_ERRORS, StsError, type StsErrorKey } from './errors.ts'
 export { createFederatedVerifier, createIssuerKeys, type FederatedVerifier, type IssuerKeys } from './federated.ts'
 export type { StsStateStore } from './ports.ts'
-export { createStsApp, type StsAppDeps } from './routes.ts'
+export { createStsApp, createStsTokenRoute, type StsAppDeps } from './routes.ts'
 export { createStsService, type StsService } from './service.ts'
 export { createTokenMinter, type TokenMinter } from './tokens.ts'
 export { FIRST_PARTY_PUBLIC_CLIENTS, FIRST_PARTY_RESOURCES } from './first-party.ts'

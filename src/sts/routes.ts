@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type Context, Hono } from 'hono'
 import type { DirectoryService } from '../directory/index.ts'
 import type { Clock } from '../kernel/clock.ts'
@@ -6,7 +7,7 @@ import type { Ids } from '../kernel/ids.ts'
 import type { Logger } from '../kernel/log.ts'
 import { requestMeta, requestOrigin } from '../kernel/request-meta.ts'
 import type { KeyService } from '../keys/index.ts'
-import { readBodyLimited } from '../kernel/body.ts'
+import { readBodyLimited, readIncomingLimited } from '../kernel/body.ts'
 import { instanceDiscovery, jwksDocument, openidConfiguration } from './discovery.ts'
 import { STS_ERRORS, StsError, type StsErrorKey } from './errors.ts'
 import { type Params, parseFormStrict, queryParams } from './form.ts'
@@ -117,32 +118,12 @@ export function createStsApp(deps: StsAppDeps): Hono<Env> {
 
   const refuse = (c: Context<Env>, version: 1 | 2, err: unknown) =>
     deps.sts.refuseToken({ version, requestId: c.get('requestId'), host: c.get('host'), err })
-  const token = (version: 1 | 2) => async (c: Context<Env>) => {
-    let params: Params
-    try {
-      params = await readForm(c)
-    } catch (err) {
-      refuse(c, version, err)
-      throw err
-    }
-    const result = await deps.sts.token({
-      version,
-      tenantSegment: c.req.param('tenant') as string,
-      params,
-      basic: parseBasic(c.req.header('authorization')),
-      origin: c.get('origin'),
-      requestId: c.get('requestId'),
-      host: c.get('host'),
-    })
-    return c.json(tokenBody(result), 200, NO_STORE)
-  }
   const postOnly = (version: 1 | 2) => (c: Context<Env>) => {
     const err = new StsError('methodNotAllowed', { method: c.req.method })
     refuse(c, version, err)
     return fail(c, err)
   }
-  app.post('/:tenant/oauth2/v2.0/token', token(2))
-  app.post('/:tenant/oauth2/token', token(1))
+  // POST to the token endpoints is served by createStsTokenRoute (below), on node:http directly.
   app.on(['GET', 'PUT', 'DELETE', 'PATCH'], '/:tenant/oauth2/v2.0/token', postOnly(2))
   app.on(['GET', 'PUT', 'DELETE', 'PATCH'], '/:tenant/oauth2/token', postOnly(1))
 
@@ -365,4 +346,116 @@ export function createStsApp(deps: StsAppDeps): Hono<Env> {
   })
 
   return app
+}
+
+/** The token endpoints' paths: `/{tenant}/oauth2/token` (v1) and `/{tenant}/oauth2/v2.0/token` (v2). */
+const TOKEN_PATH = /^\/([^/]+)\/oauth2\/(v2\.0\/)?token$/
+/** What Hono's Headers accept as a header value (a client-request-id from the query string must be one). */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
+
+/**
+ * `POST` to the token endpoints, straight on node:http: the busiest path of the token service, without Hono's
+ * routing, context, Web Request and middleware chain. Its answers have the headers of the Hono app's (same names,
+ * sorted as Hono's Headers sort them) and bodies from the same renderers. Requests it does not take go to the Hono app.
+ */
+export function createStsTokenRoute(deps: StsAppDeps) {
+  const decode = (seg: string) => {
+    try {
+      return decodeURIComponent(seg)
+    } catch {
+      return seg
+    }
+  }
+  function send(res: ServerResponse, status: number, json: string, head: string[]) {
+    if (res.headersSent || res.destroyed) return
+    res.writeHead(status, [...head, 'Content-Length', String(Buffer.byteLength(json))])
+    res.end(json)
+  }
+  async function serve(req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, query: string | null) {
+    const version: 1 | 2 = m[2] ? 2 : 1
+    const meta = requestMeta({ incoming: req }, req.url ?? '/')
+    const requestId = deps.ids.uuid()
+    const fromHeader = req.headers['client-request-id']
+    const fromQuery = query === null ? null : new URLSearchParams(query).get('client-request-id')
+    // Echoed as a header: a value from the query that no header may carry (control characters) is not echoed.
+    const clientRequestId =
+      typeof fromHeader === 'string'
+        ? fromHeader
+        : fromQuery !== null && HEADER_VALUE.test(fromQuery)
+          ? fromQuery
+          : undefined
+    const correlationId =
+      clientRequestId && /^[0-9a-f-]{36}$/i.test(clientRequestId) ? clientRequestId : deps.ids.uuid()
+    const origin = requestOrigin(meta, req.headers.host, deps.fallbackHost)
+    const head = [
+      'cache-control',
+      NO_STORE['Cache-Control'],
+      ...(clientRequestId ? ['client-request-id', clientRequestId] : []),
+      'content-type',
+      'application/json',
+      'pragma',
+      NO_STORE.Pragma,
+      'x-ms-ests-server',
+      'azid',
+      'x-ms-request-id',
+      requestId,
+    ]
+    try {
+      let params: Params
+      try {
+        const body = await readIncomingLimited(req, deps.maxBodyBytes)
+        if (body === null) throw new StsError('bodyTooLarge')
+        const type = (req.headers['content-type'] ?? '').toLowerCase()
+        // Entra reads only form bodies; anything else counts as an empty form (§11).
+        params = type.startsWith('application/x-www-form-urlencoded')
+          ? parseFormStrict(body.toString('utf8'))
+          : new Map()
+      } catch (err) {
+        deps.sts.refuseToken({ version, requestId, host: meta.host, err })
+        throw err
+      }
+      const authorization = req.headers.authorization
+      const result = await deps.sts.token({
+        version,
+        tenantSegment: decode(m[1] as string),
+        params,
+        basic: parseBasic(authorization),
+        origin,
+        requestId,
+        host: meta.host,
+      })
+      send(res, 200, JSON.stringify(tokenBody(result)), head)
+    } catch (err) {
+      let e = err
+      if (!isDomainError(e) || !(e.code in STS_ERRORS)) {
+        deps.logger.error('token service error', { err, requestId })
+        e = new StsError('serverError')
+      }
+      const { status, body } = renderStsError(e as StsError, {
+        traceId: requestId,
+        correlationId,
+        nowMs: deps.clock.now(),
+        origin,
+      })
+      send(res, status, JSON.stringify(body), head)
+    }
+  }
+  return {
+    /** True for the paths this route may serve (the dispatcher asks after choosing the token service's surface). */
+    matches: (method: string | undefined, path: string) => method === 'POST' && TOKEN_PATH.test(path),
+    handle(req: IncomingMessage, res: ServerResponse, hono: () => void): void {
+      const url = req.url ?? '/'
+      const q = url.indexOf('?')
+      const m = TOKEN_PATH.exec(q < 0 ? url : url.slice(0, q))
+      const query = q < 0 ? null : url.slice(q + 1)
+      if (!m) {
+        hono()
+        return
+      }
+      serve(req, res, m, query).catch((err) => {
+        deps.logger.error('token route crashed', { err })
+        send(res, 500, '{"error":"server_error"}', ['content-type', 'application/json'])
+      })
+    },
+  }
 }

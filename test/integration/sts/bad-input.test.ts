@@ -359,3 +359,22 @@ test('after all of that the server still answers', async () => {
   const health = await httpsRequest(`${s.base}/_azid/health`, { ca: s.ca })
   assert.equal(health.status, 200)
 })
+
+test('a client-request-id in the query that no header may carry is not echoed; the request is still answered', async () => {
+  const q = await postForm(`${v2TokenUrl(s)}?client-request-id=a%0Ab`, s.ca, {
+    grant_type: 'client_credentials',
+    client_id: s.clientId,
+    client_secret: 'wrong-wrong-wrong',
+    scope: ARM_SCOPE,
+  })
+  assert.equal(q.headers['client-request-id'], undefined)
+  await expectStsError(s, q, { status: 401, error: 'invalid_client', code: 7000215 })
+  // The token answer's headers: the same names and values the Hono surfaces send (sorted, lower case).
+  const ok = await clientCredentials(s, { scope: ARM_SCOPE })
+  assert.equal(ok.status, 200, ok.text)
+  assert.equal(ok.headers['content-type'], 'application/json')
+  assert.equal(ok.headers['cache-control'], 'no-store, no-cache')
+  assert.equal(ok.headers.pragma, 'no-cache')
+  assert.equal(ok.headers['x-ms-ests-server'], 'azid')
+  assert.match(String(ok.headers['x-ms-request-id']), /^[0-9a-f-]{36}$/)
+})
