@@ -1,7 +1,7 @@
 import type { Clock } from '../kernel/clock.ts'
 import { DomainError } from '../kernel/errors.ts'
 import type { Ids } from '../kernel/ids.ts'
-import { constantTimeEqual, hashPassword, hashSecret, verifyPassword } from '../kernel/secrets.ts'
+import { hashPassword, hashSecret, secretMatches, verifyPassword } from '../kernel/secrets.ts'
 import type {
   AppRole,
   Application,
@@ -146,7 +146,7 @@ export function createDirectoryService(deps: { store: DirectoryStore; clock: Clo
         let match: PasswordCredential | undefined
         // Every credential is hashed and compared, so timing does not reveal which one matched.
         for (const c of creds) {
-          if (constantTimeEqual(hashSecret(secret, c.salt), c.hash)) {
+          if (secretMatches(secret, c.salt, c.hash)) {
             if (c.endAt <= now || c.startAt > now + 300_000) expired = true
             else match = c
           }

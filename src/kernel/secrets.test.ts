@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { constantTimeEqual, hashPassword, hashSecret, redactToken, verifyPassword } from './secrets.ts'
+import { constantTimeEqual, hashPassword, hashSecret, redactToken, secretMatches, verifyPassword } from './secrets.ts'
 
 describe('hashSecret', () => {
   test('is deterministic per salt, differs between salts and secrets, and never contains the secret', () => {
@@ -15,6 +15,20 @@ describe('hashSecret', () => {
 
   test('salt and secret are separated: moving characters across the boundary changes the hash', () => {
     assert.notEqual(hashSecret('bc', 'a'), hashSecret('c', 'ab'))
+  })
+})
+
+describe('secretMatches', () => {
+  test('true exactly for the secret and salt that made the stored hash; a malformed stored hash never matches', () => {
+    const secret = 'Qw8~abcdefghijklmnopqrstuvwxyz0123456789'
+    const stored = hashSecret(secret, 'salt-1')
+    assert.equal(secretMatches(secret, 'salt-1', stored), true)
+    assert.equal(secretMatches(secret, 'salt-2', stored), false)
+    assert.equal(secretMatches(`${secret}x`, 'salt-1', stored), false)
+    assert.equal(secretMatches('', 'salt-1', stored), false)
+    assert.equal(secretMatches(secret, 'salt-1', stored.slice(0, 40)), false)
+    assert.equal(secretMatches(secret, 'salt-1', ''), false)
+    assert.equal(secretMatches(secret, 'salt-1', `${stored}AAAA`), false)
   })
 })
 

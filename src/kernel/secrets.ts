@@ -8,6 +8,16 @@ export function hashSecret(secret: string, salt: string): string {
   return createHash('sha256').update(salt).update('\u0000').update(secret).digest('base64url')
 }
 
+/**
+ * Whether `secret` hashes (with `salt`) to `storedHash` (a `hashSecret` result), in constant time: one SHA-256 and a
+ * comparison of the two 32-byte digests (both lengths are public).
+ */
+export function secretMatches(secret: string, salt: string, storedHash: string): boolean {
+  const given = createHash('sha256').update(salt).update('\u0000').update(secret).digest()
+  const stored = Buffer.from(storedHash, 'base64url')
+  return stored.length === given.length && timingSafeEqual(given, stored)
+}
+
 /** Constant-time comparison of two strings of any length. */
 export function constantTimeEqual(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a).digest()

@@ -4,16 +4,22 @@ import { parentPort } from 'node:worker_threads'
 
 const keys = new Map()
 
+// Messages: { type: 'key', kid, pkcs8 }, or a batch of sign requests [id, kid, input, id, kid, input, …] (the main
+// thread sends what queued up in one turn of its event loop in one message). Each signature is answered on its own,
+// as soon as it is made: { id, sig } or { id, error }.
 parentPort.on('message', (m) => {
-  if (m.type === 'key') {
-    keys.set(m.kid, createPrivateKey({ key: Buffer.from(m.pkcs8), format: 'der', type: 'pkcs8' }))
+  if (!Array.isArray(m)) {
+    if (m.type === 'key') keys.set(m.kid, createPrivateKey({ key: Buffer.from(m.pkcs8), format: 'der', type: 'pkcs8' }))
     return
   }
-  const key = keys.get(m.kid)
-  if (!key) {
-    parentPort.postMessage({ id: m.id, error: `unknown kid ${m.kid}` })
-    return
+  for (let i = 0; i + 2 < m.length; i += 3) {
+    const [id, kid, input] = [m[i], m[i + 1], m[i + 2]]
+    const key = keys.get(kid)
+    if (!key) {
+      parentPort.postMessage({ id, error: `unknown kid ${kid}` })
+      continue
+    }
+    const sig = sign('sha256', Buffer.from(input, 'latin1'), key)
+    parentPort.postMessage({ id, sig: sig.toString('base64url') })
   }
-  const sig = sign('sha256', Buffer.from(m.input, 'latin1'), key)
-  parentPort.postMessage({ id: m.id, sig: sig.toString('base64url') })
 })
