@@ -2,7 +2,11 @@ import assert from 'node:assert/strict'
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
 import { type AddressInfo, type Socket, connect } from 'node:net'
 import { test } from 'node:test'
-import { type FastAnswer, type FastLane, attachFastLane, fastHead, parseFastHead } from './fast-http.ts'
+import { generateKeyPairSync } from 'node:crypto'
+import { createServer as createHttpsServer } from 'node:https'
+import { connect as tlsConnect } from 'node:tls'
+import { selfSignedCertificate } from '../keys/pki.ts'
+import { type FastAnswer, FastDeferred, type FastLane, attachFastLane, fastHead, parseFastHead } from './fast-http.ts'
 
 const HEADERS = ['Content-Type', 'application/json; charset=utf-8', 'Server', 'IMDS/test']
 const FAST_BODY = '{"fast":true}'
@@ -75,16 +79,25 @@ async function exchange(port: number, parts: string[], n: number): Promise<{ bod
 
 const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: x\r\nMetadata: true\r\n${extra}\r\n`
 
-test('parseFastHead takes only complete, plain, bodiless HTTP/1.1 GET heads', () => {
+test('parseFastHead takes only plain HTTP/1.1 GET heads and POST heads with a small Content-Length', () => {
   const ok = parseFastHead('GET /a?b=c HTTP/1.1\r\nHost: x\r\nMetadata:  true \r\nContent-Length: 0')
   assert.deepEqual(ok && { ...ok, headers: { ...ok.headers } }, {
     method: 'GET',
     target: '/a?b=c',
     headers: { host: 'x', metadata: 'true', 'content-length': '0' },
+    body: Buffer.alloc(0),
+    bodyLength: 0,
   })
+  const post = parseFastHead('POST /t HTTP/1.1\r\nHost: x\r\nContent-Length: 12')
+  assert.equal(post?.method, 'POST')
+  assert.equal(post?.bodyLength, 12)
   assert.equal(parseFastHead('GET /a HTTP/1.1\r\nConnection: Keep-Alive')?.headers.connection, 'Keep-Alive')
   for (const head of [
     'POST /a HTTP/1.1\r\nHost: x',
+    'POST /a HTTP/1.1\r\nContent-Length: 70000',
+    'POST /a HTTP/1.1\r\nContent-Length: 1e3',
+    'POST /a HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5',
+    'PUT /a HTTP/1.1\r\nContent-Length: 0',
     'GET /a HTTP/1.0\r\nHost: x',
     'GET http://x/a HTTP/1.1\r\nHost: x',
     'GET /a HTTP/1.1\r\nHost: x\r\nhost: y',
@@ -246,3 +259,126 @@ test('closing: destroyAll ends the idle connections the fast lane holds, so serv
   assert.equal(lane.open, 0)
   assert.throws(() => attachFastLane(server, () => null), /exactly its own connection listener/)
 })
+
+test('a POST whose body is in hand is answered later by a FastDeferred; requests behind it wait their turn', async () => {
+  const seen: string[] = []
+  await withLane(
+    (req) => {
+      if (req.method !== 'POST') return req.target === '/fast' ? fastReply() : null
+      seen.push(req.body.toString())
+      const body = JSON.stringify({ deferred: req.body.toString() })
+      return new FastDeferred(
+        new Promise((r) =>
+          setTimeout(() => r(Buffer.from(fastHead('201 Created', HEADERS, body.length, 65) + body)), 30),
+        ),
+      )
+    },
+    async ({ port, lane }) => {
+      const post = (b: string) => `POST /t HTTP/1.1\r\nHost: x\r\nContent-Length: ${b.length}\r\n\r\n${b}`
+      // Pipelined: a deferred POST, a fast GET, another deferred POST, then a POST whose body comes later (node:http).
+      const late = 'POST /late HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab'
+      const r = await exchange(port, [post('one') + get('/fast') + post('two') + late, 'cd'], 4)
+      assert.deepEqual(r.bodies, [
+        JSON.stringify({ deferred: 'one' }),
+        FAST_BODY,
+        JSON.stringify({ deferred: 'two' }),
+        JSON.stringify({ node: 'POST /late abcd' }),
+      ])
+      assert.match(r.raw, /^HTTP\/1\.1 201 Created\r\n/)
+      assert.deepEqual(seen, ['one', 'two'])
+      for (let i = 0; i < 100 && lane.open > 0; i++) await new Promise((r) => setTimeout(r, 10))
+      assert.equal(lane.open, 0)
+    },
+  )
+})
+
+test('closeIdle ends idle connections at once and a connection waiting for an answer after the answer', async () => {
+  let release: ((b: Buffer) => void) | undefined
+  await withLane(
+    (req) =>
+      req.method === 'POST'
+        ? new FastDeferred(
+            new Promise<Buffer>((r) => {
+              release = r
+            }),
+          )
+        : fastReply(),
+    async ({ port, lane }) => {
+      const open = async () => {
+        const s = connect(port, '127.0.0.1')
+        s.on('error', () => {})
+        await new Promise<void>((r) => s.once('connect', () => r()))
+        return s
+      }
+      const idle = await open()
+      idle.write(get('/fast'))
+      await new Promise<void>((r) => idle.once('data', () => r()))
+      const busy = await open()
+      let got = ''
+      busy.on('data', (d: Buffer) => {
+        got += d.toString()
+      })
+      busy.write('POST /t HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx')
+      for (let i = 0; i < 200 && !release; i++) await new Promise((r) => setTimeout(r, 5))
+      assert.equal(lane.open, 2)
+      const idleClosed = new Promise<void>((r) => idle.once('close', () => r()))
+      const busyClosed = new Promise<void>((r) => busy.once('close', () => r()))
+      lane.closeIdle()
+      await idleClosed
+      assert.equal(got, '', 'the waiting connection is still open, unanswered')
+      release?.(fastReply())
+      await busyClosed
+      assert.match(got, /^HTTP\/1\.1 200 OK/)
+      assert.ok(got.endsWith(FAST_BODY))
+    },
+  )
+})
+
+test('on node:https the lane reads the decrypted stream (secureConnection) and hands over to node:https', async () => {
+  const { key, cert } = await selfSigned()
+  const server = createHttpsServer({ key, cert, keepAliveTimeout: 65_000 }, nodeHandler)
+  const lane = attachFastLane(server, (req) => (req.target === '/fast' ? fastReply() : null))
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as AddressInfo).port
+  try {
+    const socket = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false })
+    await new Promise<void>((r) => socket.once('secureConnect', () => r()))
+    let raw = ''
+    socket.on('data', (d: Buffer) => {
+      raw += d.toString()
+    })
+    socket.write(get('/fast'))
+    for (let i = 0; i < 200 && !raw.includes(FAST_BODY); i++) await new Promise((r) => setTimeout(r, 5))
+    assert.equal(lane.open, 1)
+    socket.write('POST /after HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n')
+    await new Promise((r) => setTimeout(r, 30))
+    socket.write('abc')
+    for (let i = 0; i < 200 && !raw.includes('POST /after abc'); i++) await new Promise((r) => setTimeout(r, 5))
+    assert.ok(raw.includes(FAST_BODY) && raw.includes('"node":"POST /after abc"'), raw)
+    assert.equal(lane.open, 0)
+    socket.destroy()
+  } finally {
+    const closed = new Promise<void>((r) => server.close(() => r()))
+    lane.destroyAll()
+    server.closeAllConnections()
+    await closed
+  }
+})
+
+/** A throwaway self-signed certificate (the client does not check it). */
+async function selfSigned(): Promise<{ key: string; cert: string }> {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const der = await selfSignedCertificate({
+    privateKey,
+    publicKey,
+    commonName: '127.0.0.1',
+    notBeforeMs: Date.now() - 60_000,
+    notAfterMs: Date.now() + 3_600_000,
+    serial: Buffer.from([1, 2, 3, 4]),
+  })
+  const b64 = der.toString('base64').replace(/.{64}/g, '$&\n')
+  return {
+    key: privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
+    cert: `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`,
+  }
+}

@@ -627,6 +627,7 @@ export function createMiHttp(deps: MiHttpDeps) {
    */
   function hostFastAnswer(hostId: string): FastAnswer {
     return (req) => {
+      if (req.method !== 'GET') return null
       const { path, params } = normalizePath(req.target)
       if (path !== '/metadata/identity/oauth2/token') return null
       // The host and fault-rule caches lapse every few seconds: refill them and be asked again, rather than give the

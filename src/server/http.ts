@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { getRequestListener } from '@hono/node-server'
+import type { FastAnswer, FastDeferred, FastRequest } from '../kernel/fast-http.ts'
 import { type RequestMeta, setRequestMeta } from '../kernel/request-meta.ts'
 
 export type FetchHandler = (req: Request, env: unknown) => Response | Promise<Response>
@@ -21,6 +22,8 @@ export interface Surface {
   fast?: {
     matches(method: string | undefined, path: string): boolean
     handle(req: IncomingMessage, res: ServerResponse, fallback: () => void): void
+    /** The same route for a listener's fast lane: `url` normalised; null leaves the request to node:http. */
+    fast?(req: FastRequest, url: string, meta: RequestMeta, keepAliveS: number): FastDeferred | null
   }
 }
 
@@ -64,5 +67,27 @@ export function createDispatcher(q: {
     if (listener && surface?.fast?.matches(req.method, path)) surface.fast.handle(req, res, () => listener(req, res))
     else if (listener) listener(req, res)
     else void fallback(req, res)
+  }
+}
+
+/**
+ * The fast-lane counterpart of createDispatcher (kernel/fast-http.ts): the same surface choice, and the request is the
+ * lane's only when the chosen surface has a fast route for it; everything else stays with node:http.
+ */
+export function createFastDispatcher(q: {
+  surfaces: readonly Surface[]
+  meta: RequestMeta
+  keepAliveMs: number
+}): FastAnswer {
+  const keepAliveS = Math.round(q.keepAliveMs / 1000)
+  return (req) => {
+    if (req.method !== 'POST') return null
+    const url = normalizeUrl(req.target)
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase()
+    const path = url.split('?')[0] as string
+    const surface = q.surfaces.find((s) => s.matches({ host, path }))
+    const fast = surface?.fast
+    if (!fast?.fast || surface?.rawUrl || !fast.matches(req.method, path)) return null
+    return fast.fast(req, url, q.meta, keepAliveS)
   }
 }

@@ -16,6 +16,7 @@ import { cachedDirectoryStore, createDirectoryService } from '../directory/index
 import { createGraphApp } from '../graph/index.ts'
 import { type Clock, systemClock } from '../kernel/clock.ts'
 import { parseDuration } from '../kernel/duration.ts'
+import { type FastLane, attachFastLane } from '../kernel/fast-http.ts'
 import { type Ids, opaqueToken, systemIds } from '../kernel/ids.ts'
 import { type Logger, createLogger } from '../kernel/log.ts'
 import { createKeyService, createSigner, ensurePki, type KeyService } from '../keys/index.ts'
@@ -47,7 +48,7 @@ import { createAdminPortalApp } from './admin-portal.ts'
 import { createPortal } from '../ui/index.ts'
 import { type BootstrapCredentials, bootstrapDirectory, bootstrapSubscription } from './bootstrap.ts'
 import { decodeKey, readOrCreateSecret, writePrivateFile } from './files.ts'
-import { type Surface, createDispatcher } from './http.ts'
+import { type Surface, createDispatcher, createFastDispatcher } from './http.ts'
 import type { AuditLog } from '../audit/index.ts'
 import type { DirectoryService } from '../directory/index.ts'
 
@@ -481,6 +482,31 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       s.keepAliveTimeout = 65_000
       s.headersTimeout = 66_000
     }
+    // Token requests are answered below node:http where they can be (kernel/fast-http.ts, createFastDispatcher).
+    const lanes = new Map<unknown, FastLane>([
+      [
+        httpsTcp,
+        attachFastLane(
+          httpsTcp,
+          createFastDispatcher({
+            surfaces,
+            meta: { scheme: 'https', host: null, listener: 'https' },
+            keepAliveMs: 65_000,
+          }),
+        ),
+      ],
+      [
+        httpsSock,
+        attachFastLane(
+          httpsSock,
+          createFastDispatcher({
+            surfaces,
+            meta: { scheme: 'https', host: null, listener: 'namespace' },
+            keepAliveMs: 65_000,
+          }),
+        ),
+      ],
+    ])
     await listen(httpsTcp, { port: config.listen.httpsPort, host: config.listen.host })
     rmSync(socketPath, { force: true })
     await listen(httpsSock, { path: socketPath })
@@ -549,13 +575,18 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
             servers.map(
               (s) =>
                 new Promise<void>((res) => {
-                  const timer = setTimeout(() => s.closeAllConnections(), grace)
+                  const lane = lanes.get(s)
+                  const timer = setTimeout(() => {
+                    s.closeAllConnections()
+                    lane?.destroyAll()
+                  }, grace)
                   timer.unref()
                   s.close(() => {
                     clearTimeout(timer)
                     res()
                   })
                   s.closeIdleConnections()
+                  lane?.closeIdle()
                 }),
             ),
           )

@@ -5,7 +5,8 @@ import type { Clock } from '../kernel/clock.ts'
 import { isDomainError } from '../kernel/errors.ts'
 import type { Ids } from '../kernel/ids.ts'
 import type { Logger } from '../kernel/log.ts'
-import { requestMeta, requestOrigin } from '../kernel/request-meta.ts'
+import { FastDeferred, type FastRequest, fastHead, statusLine } from '../kernel/fast-http.ts'
+import { type RequestMeta, requestMeta, requestOrigin } from '../kernel/request-meta.ts'
 import type { KeyService } from '../keys/index.ts'
 import { readBodyLimited, readIncomingLimited } from '../kernel/body.ts'
 import { instanceDiscovery, jwksDocument, openidConfiguration } from './discovery.ts'
@@ -366,16 +367,20 @@ export function createStsTokenRoute(deps: StsAppDeps) {
       return seg
     }
   }
-  function send(res: ServerResponse, status: number, json: string, head: string[]) {
-    if (res.headersSent || res.destroyed) return
-    res.writeHead(status, [...head, 'Content-Length', String(Buffer.byteLength(json))])
-    res.end(json)
-  }
-  async function serve(req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, query: string | null) {
+  /** The answer to one token request: status, headers (without Content-Length) and JSON body. */
+  async function answer(q: {
+    url: string
+    headers: Record<string, string | string[] | undefined>
+    readBody: () => Promise<Buffer | null>
+    meta: RequestMeta
+  }): Promise<{ status: number; head: string[]; json: string }> {
+    const qi = q.url.indexOf('?')
+    const m = TOKEN_PATH.exec(qi < 0 ? q.url : q.url.slice(0, qi)) as RegExpExecArray
+    const query = qi < 0 ? null : q.url.slice(qi + 1)
     const version: 1 | 2 = m[2] ? 2 : 1
-    const meta = requestMeta({ incoming: req }, req.url ?? '/')
+    const { meta, headers } = q
     const requestId = deps.ids.uuid()
-    const fromHeader = req.headers['client-request-id']
+    const fromHeader = headers['client-request-id']
     const fromQuery = query === null ? null : new URLSearchParams(query).get('client-request-id')
     // Echoed as a header: a value from the query that no header may carry (control characters) is not echoed.
     const clientRequestId =
@@ -386,7 +391,8 @@ export function createStsTokenRoute(deps: StsAppDeps) {
           : undefined
     const correlationId =
       clientRequestId && /^[0-9a-f-]{36}$/i.test(clientRequestId) ? clientRequestId : deps.ids.uuid()
-    const origin = requestOrigin(meta, req.headers.host, deps.fallbackHost)
+    const hostHeader = headers.host
+    const origin = requestOrigin(meta, typeof hostHeader === 'string' ? hostHeader : undefined, deps.fallbackHost)
     const head = [
       'cache-control',
       NO_STORE['Cache-Control'],
@@ -403,9 +409,9 @@ export function createStsTokenRoute(deps: StsAppDeps) {
     try {
       let params: Params
       try {
-        const body = await readIncomingLimited(req, deps.maxBodyBytes)
+        const body = await q.readBody()
         if (body === null) throw new StsError('bodyTooLarge')
-        const type = (req.headers['content-type'] ?? '').toLowerCase()
+        const type = String(headers['content-type'] ?? '').toLowerCase()
         // Entra reads only form bodies; anything else counts as an empty form (§11).
         params = type.startsWith('application/x-www-form-urlencoded')
           ? parseFormStrict(body.toString('utf8'))
@@ -414,17 +420,17 @@ export function createStsTokenRoute(deps: StsAppDeps) {
         deps.sts.refuseToken({ version, requestId, host: meta.host, err })
         throw err
       }
-      const authorization = req.headers.authorization
+      const authorization = headers.authorization
       const result = await deps.sts.token({
         version,
         tenantSegment: decode(m[1] as string),
         params,
-        basic: parseBasic(authorization),
+        basic: parseBasic(typeof authorization === 'string' ? authorization : undefined),
         origin,
         requestId,
         host: meta.host,
       })
-      send(res, 200, JSON.stringify(tokenBody(result)), head)
+      return { status: 200, head, json: JSON.stringify(tokenBody(result)) }
     } catch (err) {
       let e = err
       if (!isDomainError(e) || !(e.code in STS_ERRORS)) {
@@ -437,25 +443,57 @@ export function createStsTokenRoute(deps: StsAppDeps) {
         nowMs: deps.clock.now(),
         origin,
       })
-      send(res, status, JSON.stringify(body), head)
+      return { status, head, json: JSON.stringify(body) }
     }
   }
+  const CRASH = { status: 500, head: ['content-type', 'application/json'], json: '{"error":"server_error"}' }
+  const crashed = (err: unknown) => {
+    deps.logger.error('token route crashed', { err })
+    return CRASH
+  }
+  const isTokenPath = (path: string) => TOKEN_PATH.test(path)
   return {
     /** True for the paths this route may serve (the dispatcher asks after choosing the token service's surface). */
-    matches: (method: string | undefined, path: string) => method === 'POST' && TOKEN_PATH.test(path),
+    matches: (method: string | undefined, path: string) => method === 'POST' && isTokenPath(path),
     handle(req: IncomingMessage, res: ServerResponse, hono: () => void): void {
       const url = req.url ?? '/'
       const q = url.indexOf('?')
-      const m = TOKEN_PATH.exec(q < 0 ? url : url.slice(0, q))
-      const query = q < 0 ? null : url.slice(q + 1)
-      if (!m) {
+      if (!isTokenPath(q < 0 ? url : url.slice(0, q))) {
         hono()
         return
       }
-      serve(req, res, m, query).catch((err) => {
-        deps.logger.error('token route crashed', { err })
-        send(res, 500, '{"error":"server_error"}', ['content-type', 'application/json'])
+      answer({
+        url,
+        headers: req.headers,
+        readBody: () => readIncomingLimited(req, deps.maxBodyBytes),
+        meta: requestMeta({ incoming: req }, url),
       })
+        .catch(crashed)
+        .then((a) => {
+          if (res.headersSent || res.destroyed) return
+          res.writeHead(a.status, [...a.head, 'Content-Length', String(Buffer.byteLength(a.json))])
+          res.end(a.json)
+        })
+        .catch((err) => {
+          deps.logger.error('token route could not answer', { err })
+          res.destroy()
+        })
+    },
+    /**
+     * The same route for the HTTPS listeners' fast lane (kernel/fast-http.ts): `url` is the normalised target, the body
+     * already read; the answer is the bytes node:http would send for it.
+     */
+    fast(req: FastRequest, url: string, meta: RequestMeta, keepAliveS: number): FastDeferred {
+      const body = req.body.length > deps.maxBodyBytes ? null : req.body
+      const wire = answer({ url, headers: req.headers, readBody: async () => body, meta })
+        .catch(crashed)
+        .then((a) => {
+          const json = Buffer.from(a.json, 'utf8')
+          // Header values go out as latin1, as node:http writes them.
+          const head = fastHead(statusLine(a.status), a.head, json.length, keepAliveS)
+          return Buffer.concat([Buffer.from(head, 'latin1'), json])
+        })
+      return new FastDeferred(wire)
     },
   }
 }
