@@ -23,12 +23,16 @@ export function createAuditStore(db: Kysely<Db>): AuditStore {
     details: e.details === null || e.details === undefined ? null : JSON.stringify(e.details),
   })
   let insertSql: string | undefined
+  /** A row's values in column order, a missing value as NULL. */
+  const values = (e: AuditEvent): unknown[] => Object.values(row(e)).map((v) => v ?? null)
   /** The single-row insert of `e`: the SQL text (with this dialect's placeholders) is compiled by the first call. */
   const insertOne = (e: AuditEvent): CompiledQuery => {
-    // Every column present (a missing value is NULL), so the parameters follow the compiled column order.
-    const r = Object.fromEntries(Object.entries(row(e)).map(([k, v]) => [k, v ?? null])) as ReturnType<typeof row>
-    if (insertSql === undefined) insertSql = db.insertInto('audit_events').values(r).compile().sql
-    return CompiledQuery.raw(insertSql, Object.values(r))
+    // Every column present (undefined would drop one), so the parameters follow the compiled column order.
+    insertSql ??= db
+      .insertInto('audit_events')
+      .values(Object.fromEntries(Object.entries(row(e)).map(([k, v]) => [k, v ?? null])) as ReturnType<typeof row>)
+      .compile().sql
+    return CompiledQuery.raw(insertSql, values(e))
   }
   // SQLite: one better-sqlite3 transaction of prepared single-row inserts, run synchronously while Kysely's connection
   // is held (through Kysely each row cost an async round of its driver: ~20 µs a row against ~4 µs).
@@ -36,9 +40,8 @@ export function createAuditStore(db: Kysely<Db>): AuditStore {
   let stmt: ReturnType<NonNullable<typeof sqlite>['prepare']> | undefined
   const insertRaw = sqlite?.transaction((events: readonly AuditEvent[]) => {
     for (const e of events) {
-      const q = insertOne(e)
-      stmt ??= sqlite.prepare(q.sql)
-      stmt.run(q.parameters as unknown[])
+      stmt ??= sqlite.prepare(insertOne(e).sql)
+      stmt.run(values(e))
     }
   })
   return {
