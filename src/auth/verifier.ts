@@ -1,4 +1,4 @@
-import { type KeyObject, createHash, verify } from 'node:crypto'
+import { type KeyObject, hash, verify } from 'node:crypto'
 import type { Clock } from '../kernel/clock.ts'
 import { DomainError } from '../kernel/errors.ts'
 
@@ -58,7 +58,7 @@ export function createTokenVerifier(deps: {
   const verified = new Map<string, { claims: Record<string, unknown>; version: 1 | 2 }>()
 
   async function checkSignature(token: string): Promise<{ claims: Record<string, unknown>; version: 1 | 2 }> {
-    const key = createHash('sha256').update(token).digest('base64url')
+    const key = hash('sha256', token, 'base64url')
     const hit = verified.get(key)
     if (hit) return hit
     const parts = token.split('.')

@@ -1,11 +1,12 @@
-import { createHash, scryptSync, timingSafeEqual } from 'node:crypto'
+import { hash, scryptSync, timingSafeEqual } from 'node:crypto'
 
 /**
  * Hash of a high-entropy secret (client secrets, device codes, refresh tokens): salted SHA-256.
  * These secrets carry ≥ 128 bits of randomness, so a slow KDF adds nothing but latency.
  */
 export function hashSecret(secret: string, salt: string): string {
-  return createHash('sha256').update(salt).update('\u0000').update(secret).digest('base64url')
+  // One-shot hash(): no Hash object per call (this runs on every token request).
+  return hash('sha256', `${salt}\u0000${secret}`, 'base64url')
 }
 
 /**
@@ -13,15 +14,15 @@ export function hashSecret(secret: string, salt: string): string {
  * comparison of the two 32-byte digests (both lengths are public).
  */
 export function secretMatches(secret: string, salt: string, storedHash: string): boolean {
-  const given = createHash('sha256').update(salt).update('\u0000').update(secret).digest()
+  const given = hash('sha256', `${salt}\u0000${secret}`, 'buffer')
   const stored = Buffer.from(storedHash, 'base64url')
   return stored.length === given.length && timingSafeEqual(given, stored)
 }
 
 /** Constant-time comparison of two strings of any length. */
 export function constantTimeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest()
-  const hb = createHash('sha256').update(b).digest()
+  const ha = hash('sha256', a, 'buffer')
+  const hb = hash('sha256', b, 'buffer')
   return timingSafeEqual(ha, hb) && a.length === b.length
 }
 

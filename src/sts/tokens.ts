@@ -8,14 +8,18 @@ export interface TokenMinter {
 }
 
 export function createTokenMinter(deps: { keys: KeyService }): TokenMinter {
+  /** Encoded headers of the active key, per version (they change only when the key does). */
+  let headers: { kid: string; v1: string; v2: string } | undefined
   return {
     async mint(claims, opts) {
       const key = await deps.keys.active()
-      const header =
-        opts.version === 1
-          ? { typ: 'JWT', alg: 'RS256', x5t: key.x5t, kid: key.kid }
-          : { typ: 'JWT', alg: 'RS256', kid: key.kid }
-      const input = `${b64json(header)}.${b64json(claims)}`
+      if (headers?.kid !== key.kid)
+        headers = {
+          kid: key.kid,
+          v1: b64json({ typ: 'JWT', alg: 'RS256', x5t: key.x5t, kid: key.kid }),
+          v2: b64json({ typ: 'JWT', alg: 'RS256', kid: key.kid }),
+        }
+      const input = `${opts.version === 1 ? headers.v1 : headers.v2}.${b64json(claims)}`
       return `${input}.${await deps.keys.sign(key.kid, input)}`
     },
   }
