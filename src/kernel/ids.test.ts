@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { base64url, isGuid, nameGuid, opaqueToken, sequentialIds, systemIds } from './ids.ts'
+import { base64url, isGuid, nameGuid, opaqueToken, sequentialIds, systemIds, timeOrderedUuid } from './ids.ts'
 
 describe('isGuid', () => {
   test('accepts the 8-4-4-4-12 hex form in any case, nothing else', () => {
@@ -83,5 +83,20 @@ describe('systemIds.bytes', () => {
     assert.equal(seen.size, 2000)
     assert.equal(systemIds.bytes(1000).length, 1000)
     assert.equal(systemIds.bytes(0).length, 0)
+  })
+})
+
+describe('timeOrderedUuid', () => {
+  test('GUID-shaped, version 7, the time in the first 48 bits, the rest of the v4 kept; sorts by time', () => {
+    const u = '3f2a7c1e-5b6d-4e8f-9a0b-1c2d3e4f5a6b'
+    const t = timeOrderedUuid(u, 0x0193_1234_5678)
+    assert.equal(t, '01931234-5678-7e8f-9a0b-1c2d3e4f5a6b')
+    assert.ok(isGuid(t))
+    const ids = [1_700_000_000_000, 1_700_000_000_001, 1_800_000_000_000].map((ms) =>
+      timeOrderedUuid(systemIds.uuid(), ms),
+    )
+    assert.deepEqual([...ids].sort(), ids)
+    assert.equal(new Set(Array.from({ length: 1000 }, () => timeOrderedUuid(systemIds.uuid(), 5))).size, 1000)
+    assert.equal(timeOrderedUuid(u, -5).slice(0, 13), '00000000-0000')
   })
 })
