@@ -185,6 +185,30 @@ export function attachFastLane(server: Server, answer: FastAnswer): FastLane {
       if (!waiting) socket.resume()
     }
 
+    /**
+     * Pauses the connection until `p` settles, keeping `rest` and whatever arrives meanwhile; then `next` runs with
+     * them, and reading resumes unless `next` is holding again, the client has half-closed or the lane is closing.
+     */
+    function hold(p: Promise<unknown>, rest: Buffer, next: (rest: Buffer, ok: boolean, value: unknown) => void): void {
+      waiting = true
+      held = rest
+      socket.pause()
+      const settle = (ok: boolean, value?: unknown) => {
+        waiting = false
+        const kept = held as Buffer
+        held = null
+        if (!owned.has(socket) || socket.destroyed) return
+        next(kept, ok, value)
+        if (waiting || !owned.has(socket) || socket.destroyed) return
+        if (closing || ended) socket.end()
+        else if (!draining) socket.resume()
+      }
+      p.then(
+        (v) => settle(true, v),
+        () => settle(false),
+      )
+    }
+
     /** Answers the complete heads at the start of `input`; the first one was already asked for `asked` times. */
     function serve(input: Buffer, asked: number): void {
       let buf = input
@@ -221,27 +245,14 @@ export function attachFastLane(server: Server, answer: FastAnswer): FastLane {
         if (corked) socket.uncork()
         if (reply instanceof FastDeferred) {
           // The request is taken (it may have effects): hold what follows until its answer is written.
-          waiting = true
-          held = buf.subarray(next)
-          socket.pause()
-          reply.reply.then(
-            (wire) => {
-              waiting = false
-              const rest = held as Buffer
-              held = null
-              if (!owned.has(socket) || socket.destroyed) return
-              socket.write(wire)
-              if (closing) {
-                socket.end()
-                return
-              }
-              serve(rest, 0)
-              if (waiting || !owned.has(socket)) return
-              if (ended) socket.end()
-              else if (!draining) socket.resume()
-            },
-            () => socket.destroy(),
-          )
+          hold(reply.reply, buf.subarray(next), (rest, ok, wire) => {
+            if (!ok) {
+              socket.destroy()
+              return
+            }
+            socket.write(wire as Buffer)
+            if (!closing) serve(rest, 0)
+          })
           return
         }
         if (reply === null || ++asks >= MAX_ASKS) {
@@ -249,20 +260,8 @@ export function attachFastLane(server: Server, answer: FastAnswer): FastLane {
           return
         }
         // Hold the connection until the answer can be given, then ask again for the same request.
-        waiting = true
-        held = buf
-        socket.pause()
-        const resumeWith = () => {
-          waiting = false
-          const rest = held as Buffer
-          held = null
-          if (!owned.has(socket) || socket.destroyed) return
-          serve(rest, asks)
-          if (waiting || !owned.has(socket)) return
-          if (ended) socket.end()
-          else if (!draining) socket.resume()
-        }
-        ;(reply as Promise<unknown>).then(resumeWith, resumeWith)
+        const asked = asks
+        hold(reply as Promise<unknown>, buf, (rest) => serve(rest, asked))
         return
       }
       if (corked) socket.uncork()
