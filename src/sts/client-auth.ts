@@ -40,8 +40,11 @@ export interface ClientAuthInput {
   params: Params
   basic: { clientId: string; secret: string } | null
   tenant: TenantRef
-  /** Audiences an assertion may carry: the token endpoints of this tenant on every origin azid answers for. */
-  assertionAudiences: readonly string[]
+  /**
+   * Audiences an assertion may carry: the token endpoints of this tenant on every origin azid answers for (a function:
+   * only certificate assertions need them, and a secret check should not pay for building them).
+   */
+  assertionAudiences: () => readonly string[]
   /** Grants such as client_credentials refuse public clients. */
   requireConfidential: boolean
   grantType: string
@@ -155,7 +158,7 @@ export async function authenticateClient(deps: ClientAuthDeps, input: ClientAuth
     const sub = str(jwt.payload.sub)
     if (iss !== undefined && iss.toLowerCase() === client.clientId) {
       if (sub?.toLowerCase() !== client.clientId) throw new StsError('assertionSubjectMismatch')
-      await verifyCertificateAssertion(deps, client, jwt, input.assertionAudiences)
+      await verifyCertificateAssertion(deps, client, jwt, input.assertionAudiences())
       return { ...client, method: 'certificate', acr: '2' }
     }
     await deps.federated.verify({ clientId: client.clientId, assertion, decoded: jwt })

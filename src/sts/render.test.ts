@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { DomainError } from '../kernel/errors.ts'
 import { STS_ERRORS, StsError, type StsErrorKey } from './errors.ts'
-import { entraTimestamp, renderStsError } from './render.ts'
+import { entraTimestamp, renderStsError, tokenJson } from './render.ts'
 
 const NOW = Date.UTC(2016, 0, 9, 2, 2, 12, 345)
 const CTX = {
@@ -94,5 +94,57 @@ describe('renderStsError', () => {
       assert.equal(entry.error === 'invalid_client', r.status === 401, `${key}: ${entry.error} with ${r.status}`)
       assert.match(entry.error, /^[a-z_]+$/)
     }
+  })
+})
+
+describe('tokenJson', () => {
+  const jwt = 'eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJ4In0.c2ln-_'
+  const base = { accessToken: jwt, expiresIn: 3599, extExpiresIn: 3599, expiresOn: 1700003600, notBefore: 1700000000 }
+  test('v1 client credentials: Entra v1 fields, strings, in order', () => {
+    const text = tokenJson({ ...base, version: 1, resource: 'https://t1x1.blob.core.windows.net' })
+    assert.equal(
+      text,
+      JSON.stringify({
+        token_type: 'Bearer',
+        expires_in: '3599',
+        ext_expires_in: '3599',
+        expires_on: '1700003600',
+        not_before: '1700000000',
+        resource: 'https://t1x1.blob.core.windows.net',
+        access_token: jwt,
+      }),
+    )
+  })
+  test('v2 client credentials: numbers, no resource', () => {
+    const text = tokenJson({ ...base, version: 2, resource: 'ignored' })
+    assert.equal(
+      text,
+      JSON.stringify({ token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: jwt }),
+    )
+  })
+  test('user flows: scope, refresh and id tokens, client_info (v2); values that need escaping are escaped', () => {
+    const user = { ...base, refreshToken: 'r"t\\', idToken: 'id.tok.en', clientInfo: 'eyJ1aWQiOiJ4In0' }
+    assert.deepEqual(Object.entries(JSON.parse(tokenJson({ ...user, version: 2, resource: 'x', scope: 'a "b"' }))), [
+      ['token_type', 'Bearer'],
+      ['scope', 'a "b"'],
+      ['expires_in', 3599],
+      ['ext_expires_in', 3599],
+      ['access_token', jwt],
+      ['refresh_token', 'r"t\\'],
+      ['id_token', 'id.tok.en'],
+      ['client_info', 'eyJ1aWQiOiJ4In0'],
+    ])
+    assert.deepEqual(Object.keys(JSON.parse(tokenJson({ ...user, version: 1, resource: 'https://r/', scope: 's' }))), [
+      'token_type',
+      'scope',
+      'expires_in',
+      'ext_expires_in',
+      'expires_on',
+      'not_before',
+      'resource',
+      'access_token',
+      'refresh_token',
+      'id_token',
+    ])
   })
 })

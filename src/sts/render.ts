@@ -1,5 +1,6 @@
 import type { DomainError } from '../kernel/errors.ts'
 import { STS_ERRORS, type StsErrorKey } from './errors.ts'
+import type { TokenResult } from './context.ts'
 
 /** Entra formats timestamps as `2016-01-09 02:02:12Z`. */
 export function entraTimestamp(ms: number): string {
@@ -32,4 +33,27 @@ export function renderStsError(err: DomainError, ctx: ErrorContext): { status: n
       error_uri: `${ctx.origin}/error?code=${entry.code}`,
     },
   }
+}
+
+/**
+ * The JSON of a token answer: the same text as JSON.stringify of the fields in Entra's order, written without running
+ * the serializer over the access token (a JWT we just minted: base64url and dots, nothing to escape).
+ */
+export function tokenJson(r: TokenResult): string {
+  const userFlow = r.refreshToken !== undefined
+  const q = JSON.stringify
+  let out = '{"token_type":"Bearer"'
+  if (r.version === 1) {
+    if (userFlow && r.scope !== undefined) out += `,"scope":${q(r.scope)}`
+    out += `,"expires_in":"${r.expiresIn}","ext_expires_in":"${r.extExpiresIn}","expires_on":"${r.expiresOn}","not_before":"${r.notBefore}"`
+    if (r.resource !== undefined) out += `,"resource":${q(r.resource)}`
+  } else {
+    if (userFlow) out += `,"scope":${q(r.scope ?? '')}`
+    out += `,"expires_in":${r.expiresIn},"ext_expires_in":${r.extExpiresIn}`
+  }
+  out += `,"access_token":"${r.accessToken}"`
+  if (r.refreshToken) out += `,"refresh_token":${q(r.refreshToken)}`
+  if (r.idToken) out += `,"id_token":${q(r.idToken)}`
+  if (r.version !== 1 && r.clientInfo) out += `,"client_info":${q(r.clientInfo)}`
+  return `${out}}`
 }

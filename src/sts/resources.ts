@@ -63,11 +63,16 @@ export function parseScope(raw: string): ParsedScope {
   return { resource, permissions, isDefault, openid, offlineAccess, raw }
 }
 
+/** First-party resources by normalised identifier and application id (built once; per-instance hosts by pattern). */
+const FIRST_PARTY_BY_KEY = new Map<string, FirstPartyResource>()
+for (const r of [...FIRST_PARTY_RESOURCES].reverse()) {
+  for (const i of r.identifiers) FIRST_PARTY_BY_KEY.set(key(i), r)
+  FIRST_PARTY_BY_KEY.set(r.appId, r)
+}
+
 function matchFirstParty(id: string): FirstPartyResource | undefined {
   const k = key(id)
-  return FIRST_PARTY_RESOURCES.find(
-    (r) => r.appId === k || r.identifiers.some((i) => key(i) === k) || r.hostPatterns?.some((p) => p.test(k)),
-  )
+  return FIRST_PARTY_BY_KEY.get(k) ?? FIRST_PARTY_RESOURCES.find((r) => r.hostPatterns?.some((p) => p.test(k)))
 }
 
 /**

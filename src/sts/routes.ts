@@ -13,9 +13,8 @@ import { instanceDiscovery, jwksDocument, openidConfiguration } from './discover
 import { STS_ERRORS, StsError, type StsErrorKey } from './errors.ts'
 import { type Params, parseFormStrict, queryParams } from './form.ts'
 import { deviceCodePage, deviceSignInPage, formPostPage, messagePage, signInPage } from './pages.ts'
-import { renderStsError } from './render.ts'
+import { renderStsError, tokenJson } from './render.ts'
 import type { AuthorizeRequest, StsService } from './service.ts'
-import type { TokenResult } from './context.ts'
 import { workloadDiscovery, workloadIssuer } from './workload.ts'
 
 type Env = { Variables: { requestId: string; correlationId: string; origin: string; host: string | null } }
@@ -36,32 +35,6 @@ const NO_STORE = { 'Cache-Control': 'no-store, no-cache', Pragma: 'no-cache' }
 const DISCOVERY_CACHE = { 'Cache-Control': 'max-age=86400, private', 'Access-Control-Allow-Origin': '*' }
 
 /** v1 bodies carry every number as a string; v2 bodies numbers (docs/wire/sts-errors.md §13). */
-function tokenBody(r: TokenResult): Record<string, unknown> {
-  const userFlow = r.refreshToken !== undefined
-  if (r.version === 1) {
-    const b: Record<string, unknown> = { token_type: 'Bearer' }
-    if (userFlow && r.scope !== undefined) b.scope = r.scope
-    Object.assign(b, {
-      expires_in: String(r.expiresIn),
-      ext_expires_in: String(r.extExpiresIn),
-      expires_on: String(r.expiresOn),
-      not_before: String(r.notBefore),
-      resource: r.resource,
-      access_token: r.accessToken,
-    })
-    if (r.refreshToken) b.refresh_token = r.refreshToken
-    if (r.idToken) b.id_token = r.idToken
-    return b
-  }
-  const b: Record<string, unknown> = { token_type: 'Bearer' }
-  if (userFlow) b.scope = r.scope ?? ''
-  Object.assign(b, { expires_in: r.expiresIn, ext_expires_in: r.extExpiresIn, access_token: r.accessToken })
-  if (r.refreshToken) b.refresh_token = r.refreshToken
-  if (r.idToken) b.id_token = r.idToken
-  if (r.clientInfo) b.client_info = r.clientInfo
-  return b
-}
-
 function parseBasic(header: string | undefined): { clientId: string; secret: string } | null {
   if (!header?.toLowerCase().startsWith('basic ')) return null
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
@@ -430,7 +403,7 @@ export function createStsTokenRoute(deps: StsAppDeps) {
         requestId,
         host: meta.host,
       })
-      return { status: 200, head, json: JSON.stringify(tokenBody(result)) }
+      return { status: 200, head, json: tokenJson(result) }
     } catch (err) {
       let e = err
       if (!isDomainError(e) || !(e.code in STS_ERRORS)) {
@@ -488,10 +461,13 @@ export function createStsTokenRoute(deps: StsAppDeps) {
       const wire = answer({ url, headers: req.headers, readBody: async () => body, meta })
         .catch(crashed)
         .then((a) => {
-          const json = Buffer.from(a.json, 'utf8')
-          // Header values go out as latin1, as node:http writes them.
-          const head = fastHead(statusLine(a.status), a.head, json.length, keepAliveS)
-          return Buffer.concat([Buffer.from(head, 'latin1'), json])
+          const jsonBytes = Buffer.byteLength(a.json)
+          // Header values go out as latin1, as node:http writes them; head and body share one buffer.
+          const head = fastHead(statusLine(a.status), a.head, jsonBytes, keepAliveS)
+          const out = Buffer.allocUnsafe(head.length + jsonBytes)
+          out.write(head, 0, 'latin1')
+          out.write(a.json, head.length, 'utf8')
+          return out
         })
       return new FastDeferred(wire)
     },

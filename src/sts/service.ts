@@ -1,7 +1,7 @@
 import { isDomainError } from '../kernel/errors.ts'
 import { opaqueToken } from '../kernel/ids.ts'
 import type { ServicePrincipal, Tenant, User } from '../directory/index.ts'
-import { authenticateClient, findClient } from './client-auth.ts'
+import { type ClientAuthDeps, authenticateClient, findClient } from './client-auth.ts'
 import type { AuditNotes, GrantContext, StsDeps, TokenRequest, TokenResult } from './context.ts'
 import { StsError } from './errors.ts'
 import { FIRST_PARTY_PUBLIC_CLIENTS } from './first-party.ts'
@@ -127,6 +127,14 @@ export function createStsService(deps: StsDeps): StsService {
     })
   }
 
+  /** The client-authentication view of deps, made again only when the settings object changes. */
+  let authView: { settings: StsDeps['settings']; deps: ClientAuthDeps } | null = null
+  const authDeps = (): ClientAuthDeps => {
+    if (authView?.settings !== deps.settings)
+      authView = { settings: deps.settings, deps: { ...deps, clockSkewMs: deps.settings.clockSkewMs } }
+    return authView.deps
+  }
+
   async function runToken(req: TokenRequest, notes: AuditNotes & { grantType?: string }): Promise<TokenResult> {
     const tenant = await resolveTenant(deps.directory.store, req.tenantSegment)
     if (tenant.kind === 'tenant') notes.tenantId = tenant.tenant.id
@@ -141,21 +149,15 @@ export function createStsService(deps: StsDeps): StsService {
       tenant,
       notes,
       authenticate: ({ requireConfidential }) =>
-        authenticateClient(
-          { ...deps, clockSkewMs: deps.settings.clockSkewMs },
-          {
-            params: req.params,
-            basic: req.basic,
-            tenant,
-            assertionAudiences: assertionAudiences(
-              req,
-              deps.knownOrigins,
-              tenant.kind === 'tenant' ? tenant.tenant : null,
-            ),
-            requireConfidential,
-            grantType,
-          },
-        ),
+        authenticateClient(authDeps(), {
+          params: req.params,
+          basic: req.basic,
+          tenant,
+          assertionAudiences: () =>
+            assertionAudiences(req, deps.knownOrigins, tenant.kind === 'tenant' ? tenant.tenant : null),
+          requireConfidential,
+          grantType,
+        }),
     }
     return grant.handle(ctx)
   }
