@@ -105,12 +105,15 @@ export async function run(opts: BenchOptions): Promise<Section> {
     client_id: az.clientId,
     client_secret: az.clientSecret,
   }).toString()
-  const sample = await httpsRequest(`${az.base}${tokenPath}`, {
-    ca: az.ca,
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: `${form}&resource=https%3A%2F%2Fsample1.blob.core.windows.net`,
-  })
+  /** One token request with a sample resource, to check a server answers before it is measured. */
+  const sampleToken = (url: string, body: string) =>
+    httpsRequest(url, {
+      ca: az.ca,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `${body}&resource=https%3A%2F%2Fsample1.blob.core.windows.net`,
+    })
+  const sample = await sampleToken(`${az.base}${tokenPath}`, form)
   if (sample.status !== 200) throw new Error(`azid token request failed: ${sample.status} ${sample.text}`)
   const jwt = sample.json<{ access_token: string }>().access_token
   // The raw baseline signs inputs of the same size as azid's JWT signing input.
@@ -124,18 +127,26 @@ export async function run(opts: BenchOptions): Promise<Section> {
   })
   const opForm = 'grant_type=client_credentials&client_id=bench&client_secret=bench-secret-0123456789'
   const opBase = `https://127.0.0.1:${op.port}`
-  const opSample = await httpsRequest(`${opBase}/token`, {
-    ca: az.ca,
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: `${opForm}&resource=https%3A%2F%2Fsample1.blob.core.windows.net`,
-  })
+  const opSample = await sampleToken(`${opBase}/token`, opForm)
   const opJwt = opSample.status === 200 ? opSample.json<{ access_token: string }>().access_token : ''
   const opAlg = opJwt
     ? (JSON.parse(Buffer.from(opJwt.split('.')[0] ?? '', 'base64url').toString()) as { alg?: string }).alg
     : undefined
   if (opAlg !== 'RS256' || opJwt.split('.').length !== 3)
     throw new Error(`oidc-provider did not issue an RS256 JWT: ${opSample.status} ${opSample.text}`)
+
+  // The floor: what this machine allows a token endpoint that only does HTTPS and RS256 signing in worker threads
+  // (bench/servers/sign-floor.ts), payload shaped like azid's, the same signing threads as azid (one per core).
+  opts.log('sts: starting the floor server (node:https + signing workers, nothing else)')
+  const floor = await startBaseline('sign-floor', {
+    TLS_CERT: join(az.dataDir, 'pki', 'tls.pem'),
+    TLS_KEY: join(az.dataDir, 'pki', 'tls.key'),
+    PAYLOAD_JSON: Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString(),
+    SIGNING_THREADS: String(cores),
+  })
+  const floorBase = `https://127.0.0.1:${floor.port}`
+  const floorSample = await sampleToken(`${floorBase}/token`, form)
+  if (floorSample.status !== 200) throw new Error(`floor server failed: ${floorSample.status} ${floorSample.text}`)
 
   const windows: Window[] = []
   const wrk = { threads: WRK_THREADS, connections: CONNECTIONS, script: join(WRK_SCRIPTS, 'token.lua') }
@@ -145,9 +156,10 @@ export async function run(opts: BenchOptions): Promise<Section> {
     opts.log(`sts: warm-up (${opts.warmupS}s each)`)
     await runWrk({ ...wrk, url: az.base, durationS: opts.warmupS }, azidEnv)
     await runWrk({ ...wrk, url: opBase, durationS: opts.warmupS }, opEnv)
+    await runWrk({ ...wrk, url: floorBase, durationS: opts.warmupS }, azidEnv)
   }
   opts.log(
-    `sts: ${opts.rounds} rounds of raw signing (${cores} threads, ${signingInput}-byte input), azid, oidc-provider`,
+    `sts: ${opts.rounds} rounds of raw signing (${cores} threads, ${signingInput}-byte input), azid, oidc-provider, floor`,
   )
   const r = await interleave(
     opts.rounds,
@@ -160,15 +172,18 @@ export async function run(opts: BenchOptions): Promise<Section> {
       azid: () =>
         windowed(windows, () => measureWrk({ ...wrk, url: az.base }, opts, azidEnv, 'azid client_credentials', az.pid)),
       op: () => measureWrk({ ...wrk, url: opBase }, opts, opEnv, 'oidc-provider client_credentials', op.pid),
+      floor: () => measureWrk({ ...wrk, url: floorBase }, opts, azidEnv, 'floor (https + signing only)', floor.pid),
     },
     opts.log,
   )
   await op.stop()
+  await floor.stop()
   const profiles = await az.stop()
   rmSync(az.dataDir, { recursive: true, force: true })
   for (const [label, runs] of [
     ['azid', r.azid],
     ['oidc-provider', r.op],
+    ['floor', r.floor],
   ] as const) {
     const problems = wrkProblems(runs)
     if (problems) notes.push(`${label} runs: ${problems}`)
@@ -186,11 +201,15 @@ export async function run(opts: BenchOptions): Promise<Section> {
   const vsRaw = median(vsRawRounds)
   const vsOp = median(vsOpRounds)
   const p99 = median(r.azid.map((x) => x.latencyMs.p99))
+  const floorRps = median(r.floor.map((x) => x.rps))
+  const floorVsRawRounds = r.floor.map((x, i) => x.rps / (r.raw[i] as number))
+  const floorP99 = median(r.floor.map((x) => x.latencyMs.p99))
   notes.push(
     `${opts.rounds} interleaved rounds of ${opts.durationS}s per measurement after a ${opts.warmupS}s warm-up; values are medians over rounds, ratios the median of per-round ratios (range over rounds: vs raw ${spread(vsRawRounds, fmt.ratio)}, vs oidc-provider ${spread(vsOpRounds, fmt.ratio)})`,
     `load: wrk -t${WRK_THREADS} -c${CONNECTIONS} POSTing the v1 token endpoint with client_secret in the form and resource=https://t<thread>x<n>.blob.core.windows.net (a new audience on every request, so nothing can be served from a cache)`,
     `raw baseline: ${cores} worker threads calling crypto.sign('sha256', …) in a loop with an RSA-2048 key over ${signingInput} bytes (the size of azid's JWT signing input); per round ${spread(r.raw, fmt.rate)}`,
     `oidc-provider ${opVersion()} on node:https with azid's TLS certificate: resource indicators, accessTokenFormat jwt, RS256, client_secret_post, same wrk script (resource=…)`,
+    `floor: bench/servers/sign-floor.ts — node:https, the form's resource put in a payload like azid's, RS256 in ${cores} worker threads (each request to the least busy), a token answer of the same shape; no client authentication, directory, audit or anything else. It is the most a token endpoint on this machine can do with this load generator: targets it misses here are out of reach for any server doing more (per round vs raw ${spread(floorVsRawRounds, fmt.ratio)})`,
     'CPU per token: user + system time of the server process (every thread: main, signing workers, libuv pool, GC) over the run divided by the requests answered; a raw signature costs cores / (a) of CPU',
     'p99 is the median over rounds of the p99 of the same 32-connection runs that give the throughput; wrk measures latency without coordinated-omission correction',
     `idle RSS: \`node bin/azid.js start\` on a fresh data directory (the first start creates the CA and the signing key), VmRSS from /proc/<pid>/status 5 s after it listens; the restart row starts the same data directory again (ready in ${mem.readyMs.toFixed(0)} ms)`,
@@ -234,6 +253,19 @@ export async function run(opts: BenchOptions): Promise<Section> {
         value: fmt.ms(median(r.op.map((x) => x.latencyMs.p99))),
       },
       {
+        metric: '(f) floor: node:https + signing workers only',
+        value: fmt.rate(floorRps),
+        baseline: `${fmt.rate(raw)} (a)`,
+        ratio: fmt.ratio(median(floorVsRawRounds)),
+      },
+      { metric: '    floor p99 latency, 32 connections', value: fmt.ms(floorP99) },
+      {
+        metric: '    azid vs floor',
+        value: fmt.rate(azRps),
+        baseline: `${fmt.rate(floorRps)} (f)`,
+        ratio: fmt.ratio(median(r.azid.map((x, i) => x.rps / (r.floor[i] as WrkResult).rps))),
+      },
+      {
         metric: '(e) azid idle RSS after first start',
         value: fmt.mb(mem.first),
         target: '≤ 150 MB',
@@ -252,6 +284,7 @@ export async function run(opts: BenchOptions): Promise<Section> {
       signingInputBytes: signingInput,
       azid: r.azid.map(({ raw: _raw, ...x }) => x),
       oidcProvider: r.op.map(({ raw: _raw, ...x }) => x),
+      floor: r.floor.map(({ raw: _raw, ...x }) => x),
       ratioVsRaw: vsRawRounds,
       ratioVsOidcProvider: vsOpRounds,
       idleRssBytes: mem,
