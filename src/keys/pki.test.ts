@@ -8,7 +8,7 @@ import { after, describe, test } from 'node:test'
 import tls from 'node:tls'
 import { manualClock, systemClock } from '../kernel/clock.ts'
 import { sequentialIds } from '../kernel/ids.ts'
-import { ensurePki, generateCertificate, selfSignedCertificate, thumbprints } from './pki.ts'
+import { ensurePki, generateCertificate, selfSignedCertificate, subjectAltNames, thumbprints } from './pki.ts'
 
 const DAY_MS = 86_400_000
 const DNS_NAMES = ['localhost', 'login.microsoftonline.com', '*.blob.core.windows.net', 'management.azure.com']
@@ -174,6 +174,21 @@ describe('ensurePki', () => {
 
     const files = await readdir(dir)
     assert.deepEqual(files.sort(), ['ca.key', 'ca.pem', 'tls.key', 'tls.pem'])
+  })
+
+  test("subjectAltNames reads node:crypto's rendering: DNS and IP entries, quoted values, other kinds skipped", async () => {
+    const dir = await tempDir()
+    const m = await ensurePki({ dir, dnsNames: DNS_NAMES, ips: IPS, clock: systemClock })
+    assert.deepEqual(subjectAltNames(new X509Certificate(m.certPem)), {
+      dns: DNS_NAMES,
+      ips: ['127.0.0.1', '0:0:0:0:0:0:0:1'],
+    })
+    const fake = (subjectAltName: string | undefined) => ({ subjectAltName }) as X509Certificate
+    assert.deepEqual(
+      subjectAltNames(fake('URI:https://x.example/a, DNS:"we\\"ird,name", email:a@b.example, IP Address:10.0.0.1')),
+      { dns: ['we"ird,name'], ips: ['10.0.0.1'] },
+    )
+    assert.deepEqual(subjectAltNames(fake(undefined)), { dns: [], ips: [] })
   })
 
   test('a leaf whose key no longer matches is reissued', async () => {

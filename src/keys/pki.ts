@@ -62,7 +62,13 @@ export async function ensurePki(opts: {
   clock: Clock
   ids?: Ids
 }): Promise<TlsMaterial> {
-  const x509 = await loadX509()
+  // @peculiar/x509 (and its ASN.1 stack) loads only when a certificate has to be made: a start on an existing data
+  // directory checks its certificates with node:crypto alone.
+  let lib: X509 | undefined
+  const x509 = async () => {
+    lib ??= await loadX509()
+    return lib
+  }
   const ids = opts.ids ?? systemIds
   const dnsNames = unique(opts.dnsNames.map(canonicalDnsName))
   const ips = unique(opts.ips.map(canonicalIp))
@@ -72,9 +78,9 @@ export async function ensurePki(opts: {
   await mkdir(opts.dir, { recursive: true, mode: 0o700 })
 
   const ca =
-    (await loadCa({ x509, certPath: path('caCert'), keyPath: path('caKey') })) ??
-    (await createCa({ x509, ids, now, certPath: path('caCert'), keyPath: path('caKey') }))
-  if (ca.cert.notAfter.getTime() <= now) {
+    (await loadCa({ certPath: path('caCert'), keyPath: path('caKey') })) ??
+    (await createCa({ x509: await x509(), ids, now, certPath: path('caCert'), keyPath: path('caKey') }))
+  if (ca.notAfterMs <= now) {
     throw new DomainError<PkiErrorCode>('pki_ca_expired', {
       detail: `the CA in ${opts.dir} has expired; delete ca.pem and ca.key to create a new one (and re-trust it)`,
     })
@@ -85,11 +91,11 @@ export async function ensurePki(opts: {
   if (
     leafPem !== undefined &&
     leafKeyPem !== undefined &&
-    leafIsUsable({ x509, ca, certPem: leafPem, keyPem: leafKeyPem, dnsNames, ips, now })
+    leafIsUsable({ ca, certPem: leafPem, keyPem: leafKeyPem, dnsNames, ips, now })
   ) {
     return { certPem: leafPem, keyPem: leafKeyPem, caCertPem: ca.certPem, caCertPath: resolve(path('caCert')) }
   }
-  const leaf = await issueLeaf({ x509, ca, ids, now, dnsNames, ips })
+  const leaf = await issueLeaf({ x509: await x509(), ca, ids, now, dnsNames, ips })
   // Key first: a crash between the two renames leaves a cert/key mismatch, which the next start detects and repairs.
   await writeFileAtomic({ path: path('tlsKey'), data: leaf.keyPem, mode: 0o600, ids })
   await writeFileAtomic({ path: path('tlsCert'), data: leaf.certPem, mode: 0o644, ids })
@@ -171,12 +177,38 @@ export async function generateCertificate(opts: {
 
 interface LoadedCa {
   certPem: string
-  cert: InstanceType<X509['X509Certificate']>
   nodeCert: NodeX509Certificate
+  /** The end of the CA's validity (epoch ms). */
+  notAfterMs: number
   key: KeyObject
 }
 
-async function loadCa(opts: { x509: X509; certPath: string; keyPath: string }): Promise<LoadedCa | undefined> {
+/** A certificate's validity from node:crypto's strings (`Nov 22 09:07:47 2026 GMT`), as epoch ms. */
+function validity(cert: NodeX509Certificate): { notBeforeMs: number; notAfterMs: number } {
+  const notBeforeMs = Date.parse(cert.validFrom)
+  const notAfterMs = Date.parse(cert.validTo)
+  if (!Number.isFinite(notBeforeMs) || !Number.isFinite(notAfterMs)) throw new TypeError('unreadable validity dates')
+  return { notBeforeMs, notAfterMs }
+}
+
+/**
+ * The DNS names and IP addresses of a certificate's subjectAltName, from node:crypto's rendering
+ * (`DNS:localhost, IP Address:127.0.0.1`; a value with a comma or quote comes JSON-quoted). Other kinds are ignored.
+ */
+export function subjectAltNames(cert: NodeX509Certificate): { dns: string[]; ips: string[] } {
+  const out = { dns: [] as string[], ips: [] as string[] }
+  const re = /([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/gy
+  const text = cert.subjectAltName ?? ''
+  for (let m = re.exec(text); m !== null && m[0] !== ''; m = re.exec(text)) {
+    const raw = m[2] as string
+    const value = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw
+    if (m[1] === 'DNS') out.dns.push(value)
+    else if (m[1] === 'IP Address') out.ips.push(value)
+  }
+  return out
+}
+
+async function loadCa(opts: { certPath: string; keyPath: string }): Promise<LoadedCa | undefined> {
   const certPem = await readOptional(opts.certPath)
   // Without ca.pem nobody can have trusted this CA yet, so a lone ca.key (a crash during creation) is replaced.
   if (certPem === undefined) return undefined
@@ -188,12 +220,8 @@ async function loadCa(opts: { x509: X509; certPath: string; keyPath: string }): 
   }
   let ca: LoadedCa
   try {
-    ca = {
-      certPem,
-      cert: new opts.x509.X509Certificate(certPem),
-      nodeCert: new NodeX509Certificate(certPem),
-      key: createPrivateKey(keyPem),
-    }
+    const nodeCert = new NodeX509Certificate(certPem)
+    ca = { certPem, nodeCert, notAfterMs: validity(nodeCert).notAfterMs, key: createPrivateKey(keyPem) }
   } catch (cause) {
     throw new DomainError<PkiErrorCode>('pki_ca_invalid', { detail: `cannot parse ${opts.certPath} or its key`, cause })
   }
@@ -232,11 +260,11 @@ async function createCa(opts: { x509: X509; ids: Ids; now: number; certPath: str
   const certPem = derToPem(Buffer.from(cert.rawData), 'CERTIFICATE')
   await writeFileAtomic({ path: opts.keyPath, data: pkcs8Pem(privateKey), mode: 0o600, ids: opts.ids })
   await writeFileAtomic({ path: opts.certPath, data: certPem, mode: 0o644, ids: opts.ids })
-  return { certPem, cert, nodeCert: new NodeX509Certificate(certPem), key: privateKey } satisfies LoadedCa
+  const nodeCert = new NodeX509Certificate(certPem)
+  return { certPem, nodeCert, notAfterMs: validity(nodeCert).notAfterMs, key: privateKey } satisfies LoadedCa
 }
 
 function leafIsUsable(opts: {
-  x509: X509
   ca: LoadedCa
   certPem: string
   keyPem: string
@@ -248,12 +276,11 @@ function leafIsUsable(opts: {
     const node = new NodeX509Certificate(opts.certPem)
     if (!node.checkIssued(opts.ca.nodeCert) || !node.verify(opts.ca.nodeCert.publicKey)) return false
     if (!node.checkPrivateKey(createPrivateKey(opts.keyPem))) return false
-    const cert = new opts.x509.X509Certificate(opts.certPem)
-    if (cert.notBefore.getTime() > opts.now || cert.notAfter.getTime() - opts.now <= RENEW_BEFORE_MS) return false
-    const san = cert.getExtension(opts.x509.SubjectAlternativeNameExtension)
-    const names = san?.names.toJSON() ?? []
-    const dns = new Set(names.filter((n) => n.type === 'dns').map((n) => n.value.toLowerCase()))
-    const ips = new Set(names.filter((n) => n.type === 'ip').map((n) => canonicalIp(n.value)))
+    const { notBeforeMs, notAfterMs } = validity(node)
+    if (notBeforeMs > opts.now || notAfterMs - opts.now <= RENEW_BEFORE_MS) return false
+    const san = subjectAltNames(node)
+    const dns = new Set(san.dns.map((n) => n.toLowerCase()))
+    const ips = new Set(san.ips.map(canonicalIp))
     return opts.dnsNames.every((n) => dns.has(n)) && opts.ips.every((ip) => ips.has(ip))
   } catch {
     return false
@@ -268,7 +295,8 @@ async function issueLeaf(opts: {
   dnsNames: readonly string[]
   ips: readonly string[]
 }): Promise<{ certPem: string; keyPem: string }> {
-  const { x509, ca } = opts
+  const { x509 } = opts
+  const ca = { ...opts.ca, cert: new x509.X509Certificate(opts.ca.certPem) }
   const { publicKey, privateKey } = await generateRsaKeyPair('rsa', { modulusLength: RSA_BITS })
   const spki = spkiDer(publicKey)
   const caKeyId = ca.cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId

@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs'
 import { dirname, isAbsolute, join } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect } from 'kysely'
-import pg from 'pg'
+// pg loads only for a postgres:// store: the embedded default starts without it.
+import type pg from 'pg'
 import * as m0001 from './migrations/0001-init.ts'
 import * as m0002 from './migrations/0002-arm.ts'
 import * as m0003 from './migrations/0003-faults.ts'
@@ -141,13 +142,16 @@ export async function openDatabase(opts: { dsn: string; dataDir: string; nodeId?
   const { dsn, dataDir } = opts
   let database: Database
   if (dsn.startsWith('postgres://') || dsn.startsWith('postgresql://')) {
-    const pool = new pg.Pool({
+    const { default: pgm } = await import('pg')
+    const pool = new pgm.Pool({
       connectionString: dsn,
       max: 10,
       // bigint (oid 20) carries epoch milliseconds; they fit a double exactly.
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-          oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+          oid === 20
+            ? (v: string) => Number(v)
+            : pgm.types.getTypeParser(oid, format)) as typeof pgm.types.getTypeParser,
       },
     })
     // An idle client whose connection the server ends (restart, failover, pg_terminate_backend) emits 'error' on the
