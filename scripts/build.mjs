@@ -4,7 +4,8 @@
 // build when it is missing or older than the sources: a server started from JavaScript uses far less memory than
 // one compiled on the fly by tsx (docs/performance.md). Usage: node scripts/build.mjs [outDir]
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -23,12 +24,14 @@ function walk(dir, dirs = []) {
   return out
 }
 
-/** The newest modification time of src/ and everything in it (ms; directories count, so deletions do too). */
+/** The newest modification time of src/, everything in it and this script (ms; directories count, so deletions do too). */
 export function sourceStamp() {
   const dirs = []
   let newest = 0
   for (const f of walk(SRC, dirs)) newest = Math.max(newest, statSync(f).mtimeMs)
   for (const d of dirs) newest = Math.max(newest, statSync(d).mtimeMs)
+  // This script too: a change to how the build is made makes a new build.
+  newest = Math.max(newest, statSync(fileURLToPath(import.meta.url)).mtimeMs)
   return String(Math.ceil(newest))
 }
 
@@ -38,6 +41,9 @@ export async function ensureBuild() {
   if (existsSync(join(dir, 'BUILD_STAMP'))) return dir
   return (await build(dir)).outDir
 }
+
+/** Packages main.js imports rather than contains: native code, loaded lazily, or tools. */
+const NOT_BUNDLED = ['better-sqlite3', 'pg', '@peculiar/*', 'reflect-metadata', 'yaml', 'esbuild', 'tsx']
 
 export async function build(outDir = join(CACHE, sourceStamp())) {
   const { build: esbuild } = await import('esbuild')
@@ -64,6 +70,52 @@ export async function build(outDir = join(CACHE, sourceStamp())) {
             if (args.kind === 'entry-point') return undefined
             if (args.path.startsWith('.')) return { path: args.path.replace(/\.ts$/, '.js'), external: true }
             return { path: args.path, external: true }
+          })
+        },
+      },
+    ],
+  })
+  // main.js, what `bin/azid.js` runs, is one bundle of every module it reaches and of most packages: Node's ESM
+  // loader resolves, reads and links each file on its own, which was most of `azid start`'s start-up.
+  // Inside the bundle each module keeps its own location: `import.meta.url` and `import.meta.dirname` are rewritten
+  // to the path the module has in the tree beside it, where its worker scripts and data files are.
+  await esbuild({
+    entryPoints: [join(SRC, 'main.ts')],
+    outfile: join(tmp, 'main.js'),
+    allowOverwrite: true,
+    bundle: true,
+    // Pure-JavaScript packages go into the bundle too (kysely, hono and zod alone are hundreds of files for Node to
+    // resolve one by one). Left out: native and lazily loaded ones, which keep their own files.
+    external: NOT_BUNDLED,
+    // Bundled CommonJS code calls require() for Node's built-ins; ESM output needs one.
+    banner: {
+      js: "import { createRequire as __azidCreateRequire } from 'node:module'\nconst require = __azidCreateRequire(import.meta.url)",
+    },
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+    plugins: [
+      {
+        name: 'module-locations',
+        setup(b) {
+          b.onLoad({ filter: /\.ts$/ }, async (args) => {
+            const source = await readFile(args.path, 'utf8')
+            const rel = relative(SRC, args.path).replace(/\.ts$/, '.js').split(sep).join('/')
+            const url = `new URL(${JSON.stringify(rel)}, import.meta.url).href`
+            const contents = source
+              .replaceAll('import.meta.url', url)
+              .replaceAll('import.meta.dirname', `dirname(fileURLToPath(${url}))`)
+            if (contents === source) return { contents, loader: 'ts' }
+            // The two helpers under names no module uses.
+            const head =
+              "import { dirname as __azidDirname } from 'node:path'\nimport { fileURLToPath as __azidFileURLToPath } from 'node:url'\n"
+            return {
+              contents:
+                head +
+                contents.replaceAll(`dirname(fileURLToPath(${url}))`, `__azidDirname(__azidFileURLToPath(${url}))`),
+              loader: 'ts',
+            }
           })
         },
       },

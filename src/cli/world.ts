@@ -6,10 +6,18 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { basename } from 'node:path'
-import { type Document, LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, stringify } from 'yaml'
+import { createRequire } from 'node:module'
+import type { Document, LineCounter } from 'yaml'
 import type { ApplyResult, DocIssue } from '../server/world/document.ts'
 import { UsageError, type ParsedArgs, flag, has } from './args.ts'
 import { AdminError, CliError, type Target, adminRequest, unreachable } from './client.ts'
+
+/** yaml loads on first use: `azid start` shares this bundle and never reads YAML (it is ~50 ms of start-up). */
+let yamlModule: typeof import('yaml') | undefined
+const yaml = (): typeof import('yaml') => {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml')
+  return yamlModule
+}
 
 export interface WorldIo {
   out(s: string): void
@@ -30,6 +38,7 @@ export function lineOfPath(doc: Document, counter: LineCounter, path: readonly (
   let node: unknown = doc.contents
   let offset = (doc.contents as { range?: [number, number, number] } | null)?.range?.[0] ?? 0
   for (const seg of path) {
+    const { isMap, isPair, isScalar, isSeq } = yaml()
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && (isScalar(p.key) ? p.key.value : p.key) === seg)
       if (!pair) break
@@ -62,6 +71,7 @@ export function loadWorldFile(file: string, text?: string): LoadedFile {
       `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
     )
   }
+  const { LineCounter, parseDocument } = yaml()
   const counter = new LineCounter()
   const doc = parseDocument(src, { lineCounter: counter, prettyErrors: false })
   const name = basename(file)
@@ -210,7 +220,7 @@ export async function exportCommand(t: Target, p: ParsedArgs, io: WorldIo): Prom
   const text =
     fmt === 'json'
       ? `${JSON.stringify(world, null, 2)}\n`
-      : `# azid world: apply with 'azid apply -f FILE'. Secrets and passwords are salted hashes.\n${stringify(world, { lineWidth: 0 })}`
+      : `# azid world: apply with 'azid apply -f FILE'. Secrets and passwords are salted hashes.\n${yaml().stringify(world, { lineWidth: 0 })}`
   if (file) {
     writeFileSync(file, text, { mode: 0o600 })
     const n = Object.entries(world)
