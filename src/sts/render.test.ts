@@ -3,6 +3,7 @@ import { describe, test } from 'node:test'
 import { DomainError } from '../kernel/errors.ts'
 import { STS_ERRORS, StsError, type StsErrorKey } from './errors.ts'
 import { entraTimestamp, renderStsError, tokenJson } from './render.ts'
+import { V1_USER_TOKEN_FIELDS } from '../../test/support/entra.ts'
 
 const NOW = Date.UTC(2016, 0, 9, 2, 2, 12, 345)
 const CTX = {
@@ -135,16 +136,7 @@ describe('tokenJson', () => {
       ['client_info', 'eyJ1aWQiOiJ4In0'],
     ])
     assert.deepEqual(Object.keys(JSON.parse(tokenJson({ ...user, version: 1, resource: 'https://r/', scope: 's' }))), [
-      'token_type',
-      'scope',
-      'expires_in',
-      'ext_expires_in',
-      'expires_on',
-      'not_before',
-      'resource',
-      'access_token',
-      'refresh_token',
-      'id_token',
+      ...V1_USER_TOKEN_FIELDS,
     ])
   })
 })

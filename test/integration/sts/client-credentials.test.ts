@@ -1,5 +1,6 @@
 // Client credentials against the whole server: v1 and v2 endpoints, tenants, secrets, audiences, claims, signatures.
 import assert from 'node:assert/strict'
+import { V1_APP_TOKEN_FIELDS } from '../../support/entra.ts'
 import { after, before, test } from 'node:test'
 import { SignJWT, errors as joseErrors, exportJWK, generateKeyPair, jwtVerify } from 'jose'
 import { decodeJwt, httpsRequest } from '../../support/https.ts'
@@ -41,15 +42,7 @@ test('v1 /oauth2/token with resource: every field a string, in Entra order (TOK-
   assert.match(String(r.headers['content-type']), /^application\/json/)
   assert.match(String(r.headers['x-ms-request-id']), GUID_RE)
   const body = r.json<Record<string, string>>()
-  assert.deepEqual(Object.keys(body), [
-    'token_type',
-    'expires_in',
-    'ext_expires_in',
-    'expires_on',
-    'not_before',
-    'resource',
-    'access_token',
-  ])
+  assert.deepEqual(Object.keys(body), [...V1_APP_TOKEN_FIELDS])
   for (const [k, v] of Object.entries(body)) assert.equal(typeof v, 'string', `${k} is a string`)
   assert.equal(body.token_type, 'Bearer')
   assert.equal(body.resource, 'https://management.azure.com/')

@@ -1,6 +1,7 @@
 // Device authorization grant as az (MSAL Python), azcopy (msal-go) and @azure/identity run it (clients.md §4.5,
 // docs/wire/sts-errors.md §8): /devicecode, polling, approval through the admin API and through the HTML pages.
 import assert from 'node:assert/strict'
+import { V1_USER_TOKEN_FIELDS } from '../../support/entra.ts'
 import { after, before, test } from 'node:test'
 import { jwtVerify } from 'jose'
 import { manualClock } from '../../../src/kernel/clock.ts'
@@ -235,18 +236,7 @@ test('the v1 device flow returns strings, resource and the v1 id token', async (
   const r = await poll(s, { grant_type: 'device_code', code: d.device_code }, s.tenantId, 1)
   assert.equal(r.status, 200, r.text)
   const b = r.json<Record<string, unknown>>()
-  assert.deepEqual(Object.keys(b), [
-    'token_type',
-    'scope',
-    'expires_in',
-    'ext_expires_in',
-    'expires_on',
-    'not_before',
-    'resource',
-    'access_token',
-    'refresh_token',
-    'id_token',
-  ])
+  assert.deepEqual(Object.keys(b), [...V1_USER_TOKEN_FIELDS])
   for (const k of ['expires_in', 'ext_expires_in', 'expires_on', 'not_before', 'scope'])
     assert.equal(typeof b[k], 'string')
   assert.equal(b.resource, 'https://management.core.windows.net/')
