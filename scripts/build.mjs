@@ -103,19 +103,13 @@ export async function build(outDir = join(CACHE, sourceStamp())) {
             const source = await readFile(args.path, 'utf8')
             const rel = relative(SRC, args.path).replace(/\.ts$/, '.js').split(sep).join('/')
             const url = `new URL(${JSON.stringify(rel)}, import.meta.url).href`
-            const contents = source
-              .replaceAll('import.meta.url', url)
-              .replaceAll('import.meta.dirname', `dirname(fileURLToPath(${url}))`)
-            if (contents === source) return { contents, loader: 'ts' }
-            // The two helpers under names no module uses.
-            const head =
-              "import { dirname as __azidDirname } from 'node:path'\nimport { fileURLToPath as __azidFileURLToPath } from 'node:url'\n"
-            return {
-              contents:
-                head +
-                contents.replaceAll(`dirname(fileURLToPath(${url}))`, `__azidDirname(__azidFileURLToPath(${url}))`),
-              loader: 'ts',
+            let contents = source.replaceAll('import.meta.url', url)
+            if (contents.includes('import.meta.dirname')) {
+              // Helpers under names no module uses.
+              const dir = `__azidDirname(__azidFileURLToPath(${url}))`
+              contents = `import { dirname as __azidDirname } from 'node:path'\nimport { fileURLToPath as __azidFileURLToPath } from 'node:url'\n${contents.replaceAll('import.meta.dirname', dir)}`
             }
+            return { contents, loader: 'ts' }
           })
         },
       },

@@ -1,9 +1,10 @@
 // Floor server for bench/sts.ts: the least a token endpoint must do per request, as plain as it can be written —
 // node:https with azid's TLS certificate (TLS_CERT, TLS_KEY), read the form body, take its `resource`, put it in a
 // JWT payload shaped and sized like azid's (PAYLOAD_JSON, a sample payload whose `aud` is replaced), sign it RS256
-// with RSA-2048 in SIGNING_THREADS worker threads (each request to the worker with the fewest in flight, one message each way), answer a token
-// response of the same shape. No client authentication, no audit, no directory: it shows what throughput and latency
-// this machine allows for the HTTPS + signing part alone. Prints {"port":N} once it listens.
+// with RSA-2048 in SIGNING_THREADS worker threads (each request to the one with the fewest in flight, one message
+// each way), answer a token response of the same shape. No client authentication, no audit, no directory: it shows
+// what throughput and latency this machine allows for the HTTPS + signing part alone. Prints {"port":N} once it
+// listens.
 import { generateKeyPairSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:https'

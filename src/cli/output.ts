@@ -5,8 +5,8 @@
  * scalar values of each row tab-separated (nested objects skipped), booleans as true/false.
  */
 import jmespath from 'jmespath'
-import { createRequire } from 'node:module'
 import { UsageError } from './args.ts'
+import { yaml } from './yaml.ts'
 
 export type OutputFormat = 'json' | 'jsonc' | 'yaml' | 'table' | 'tsv' | 'none'
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['json', 'jsonc', 'yaml', 'table', 'tsv', 'none']
@@ -129,8 +129,7 @@ export function render(data: unknown, o: EmitOptions): string | undefined {
       return o.colour === false ? s : colour(s)
     }
     case 'yaml':
-      // yaml loads on first use (not at `azid start`, which shares this bundle).
-      return (createRequire(import.meta.url)('yaml') as typeof import('yaml')).stringify(sortKeys(result)).trimEnd()
+      return yaml().stringify(sortKeys(result)).trimEnd()
     case 'tsv': {
       if (result === null || result === undefined) return ''
       const items = Array.isArray(result) ? result : [result]

@@ -6,18 +6,11 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { basename } from 'node:path'
-import { createRequire } from 'node:module'
 import type { Document, LineCounter } from 'yaml'
 import type { ApplyResult, DocIssue } from '../server/world/document.ts'
 import { UsageError, type ParsedArgs, flag, has } from './args.ts'
 import { AdminError, CliError, type Target, adminRequest, unreachable } from './client.ts'
-
-/** yaml loads on first use: `azid start` shares this bundle and never reads YAML (it is ~50 ms of start-up). */
-let yamlModule: typeof import('yaml') | undefined
-const yaml = (): typeof import('yaml') => {
-  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml')
-  return yamlModule
-}
+import { yaml } from './yaml.ts'
 
 export interface WorldIo {
   out(s: string): void
